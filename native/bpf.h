@@ -1,0 +1,3 @@
+// seccomp-BPF program compiler. Plain C++, no N-API.
+#pragma once
+namespace cordon {}

@@ -1,0 +1,3 @@
+// Landlock ruleset construction (landlock(7)). Plain C++, no N-API.
+#pragma once
+namespace cordon {}

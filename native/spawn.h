@@ -1,0 +1,100 @@
+// The sandboxed spawn: clone(CLONE_VM|CLONE_VFORK) a child that applies the sandbox with raw
+// syscalls in a fixed order, then execve. Plain C++, no N-API. Everything the child needs is
+// in SpawnPlan, prepared by the parent: the child allocates nothing and calls nothing that is
+// not async-signal-safe (see spawn.cc for the order and the reason for each step).
+#pragma once
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace cordon {
+
+// "ENOENT" for ENOENT, "E<number>" for errnos without a name here.
+const char* ErrnoName(int err);
+
+// The steps of the child, in order. A failure is reported as {step, errno}.
+enum class ChildStep : int32_t {
+  kSignals = 1,
+  kSetsid,
+  kParentDeathSignal,
+  kParentDied,
+  kUserNamespaceMaps,
+  kMount,
+  kLoopback,
+  kCgroup,
+  kStdio,
+  kCloseRange,
+  kChdir,
+  kRlimit,
+  kCapabilities,
+  kNoNewPrivs,
+  kLandlock,
+  kSeccomp,
+  kExecve,
+};
+const char* ChildStepName(int32_t step);
+
+struct ResourceLimit {
+  int resource;  // RLIMIT_*
+  rlim_t soft;
+  rlim_t hard;
+};
+
+// One mount operation of the mount plan, applied in order inside the child's private mount
+// namespace (CLONE_NEWNS), before Landlock (landlocked tasks may not mount).
+struct MountOp {
+  enum Kind : int32_t {
+    kBindReadOnly = 1,  // bind target onto itself, then remount read-only (flags preserved)
+    kTmpfsMask = 2,     // empty read-only tmpfs over a directory
+    kFileMask = 3,      // bind `source` (an empty 0000 file) read-only over a file
+    kProc = 4,          // fresh procfs (needs CLONE_NEWPID)
+    kTmpfs = 5,         // writable tmpfs (e.g. a private /dev/shm)
+  };
+  Kind kind;
+  std::string target;
+  std::string source;
+  unsigned long preservedFlags = 0;  // MS_NOSUID|MS_NODEV|MS_NOEXEC|... of the source mount
+};
+
+struct SpawnPlan {
+  std::string file;                 // absolute path, resolved by the parent
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;    // "KEY=value"
+  std::string cwd;                  // "" = inherit
+  int stdio[3] = {-1, -1, -1};      // parent fds to install as 0, 1, 2 (must be valid fds)
+  bool newSession = true;           // setsid(); false = setpgid(0, 0)
+  bool dieWithParent = true;        // PR_SET_PDEATHSIG(SIGKILL) + race check
+  bool noNewPrivs = true;
+  bool dropCapabilities = false;    // root callers: clear bounding/ambient/effective/permitted/inheritable
+  int capLastCap = 40;              // /proc/sys/kernel/cap_last_cap
+  std::vector<ResourceLimit> rlimits;
+  int namespaceFlags = 0;           // CLONE_NEW* requested at clone time
+  bool writeIdMaps = false;         // with CLONE_NEWUSER: map uid/gid to themselves
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<MountOp> mounts;
+  bool loopbackUp = false;          // with CLONE_NEWNET: bring lo up
+  int cgroupProcsFd = -1;           // open cgroup.procs of the child's cgroup: the child writes "0"
+  int landlockRulesetFd = -1;       // landlock_restrict_self(fd, landlockFlags) when >= 0
+  uint32_t landlockFlags = 0;
+  std::vector<uint8_t> seccompProgram;  // struct sock_filter[]; empty = no filter
+  uint32_t seccompFlags = 0;
+};
+
+struct SpawnResult {
+  pid_t pid = -1;
+  int pidfd = -1;
+  // Set when the child failed before execve (the error pipe delivered {step, errno}).
+  int32_t failedStep = 0;
+  int32_t childErrno = 0;
+};
+
+// Starts the child. Returns 0 with result->pid/pidfd set (the child has exec'd), or
+// -errno when clone itself failed, or 0 with result->failedStep set when the child failed
+// before exec (it has been reaped; pid/pidfd are -1). Never leaks fds or zombies.
+int Spawn(const SpawnPlan& plan, SpawnResult* result);
+
+}  // namespace cordon
