@@ -1,0 +1,593 @@
+// Filesystem confinement: compiles a SandboxPolicy's filesystem meaning into (1) a Landlock
+// ruleset fd built once in the parent and cached, (2) a mount plan for what Landlock cannot say
+// (deny inside allow), and (3) a report of what is enforced, by what, and what is weaker.
+//
+// Modes (brief §3.5):
+//   A "landlock+mountns": Landlock reads `/`, writes the roots; the child's private mount
+//     namespace masks sensitive paths (empty read-only tmpfs / empty 0000 file) and binds the
+//     protected metadata dirs read-only.
+//   B "landlock-only": no namespaces; the same meaning with Landlock sibling grants (rules.ts).
+//   C "none" / "mountns-only": Landlock absent (ABI 0, or capped to 0 for tests).
+// In every Landlock mode a sensitive path that is missing but lies in a writable root is kept
+// from being created by freezing its nearest existing ancestor (sibling grants).
+
+import { closeSync, lstatSync, mkdirSync, openSync, realpathSync, statSync, unlinkSync, fchmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PolicyError } from '../errors.js';
+import { native, type NativeKernelProbe } from '../native.js';
+import {
+  DEVICE_RIGHTS,
+  LANDLOCK_ACCESS_FS,
+  LANDLOCK_ACCESS_NET,
+  LANDLOCK_SCOPE,
+  MAX_KNOWN_ABI,
+  READ,
+  READ_WRITE,
+  handledAccessFs,
+  handledAccessNet,
+  supportedScopes,
+} from './access.js';
+import { resolveGuarded, type ResolvedPath } from './paths.js';
+import { isWithin, planRules, type Special } from './rules.js';
+
+export * from './access.js';
+export { isWithin } from './rules.js';
+
+/**
+ * What the planner needs from a policy (the SandboxPolicy of src/policy provides all of it).
+ * Declared structurally so the planner can be unit-tested with plain objects.
+ */
+export interface FilesystemPolicy {
+  readonly kind: 'ReadOnly' | 'WorkspaceWrite' | 'DangerFullAccess' | 'ExternalSandbox';
+  getWritableRootsWithCwd(cwd: string): { root: string }[];
+  sensitivePaths(): { path: string; blockRead: boolean; blockWrite: boolean }[];
+  sensitivePathsForExecution(cwd: string): { path: string; blockRead: boolean; blockWrite: boolean }[];
+  isPathReadable(p: string): boolean;
+  isPathWritable(p: string, cwd: string): boolean;
+  toJSON(): unknown;
+}
+
+export interface FilesystemPlanInput {
+  policy: FilesystemPolicy;
+  /** Absolute working directory of the child (a writable root under WorkspaceWrite). */
+  cwd: string;
+  /** From native().probeKernel(), cached by the caller. */
+  probe: NativeKernelProbe;
+  /** strict (default): `missing` lists what cannot be enforced and the spawn must refuse. */
+  enforcement: 'strict' | 'best-effort';
+  /** Testing aid: use min(kernel ABI, cap), so every downgrade path runs on one kernel. */
+  landlockAbiCap?: number;
+  /**
+   * Landlock TCP (ABI 4): none → bind and connect handled, no rule; allowlist → connect handled,
+   * allowed to connectPorts only; full → not handled.
+   */
+  network: { mode: 'none' | 'allowlist' | 'full'; connectPorts?: number[] };
+  /** The spawn engine gives the child a user (if non-root) + mount namespace when asked. */
+  namespaces: boolean;
+  /** A pty device the caller hands in (e.g. /dev/pts/3): granted like /dev/tty. */
+  ptyPath?: string;
+  /**
+   * Protected metadata dirs (.git, .codex, .agents, .vtcode) that do not exist at spawn time:
+   * 'report' (default) leaves the workspace top level creatable and reports each missing name;
+   * 'freeze-top-level' keeps them from being created by freezing the root's top level (no
+   * create, delete or rename of top-level entries; existing entries stay writable).
+   */
+  protectMissingMetadata?: 'report' | 'freeze-top-level';
+}
+
+export interface MountSpec {
+  kind: 'bind-ro' | 'tmpfs-mask' | 'file-mask' | 'proc' | 'tmpfs';
+  target: string;
+  source?: string;
+  /** MS_NOSUID|MS_NODEV|MS_NOEXEC|MS_*ATIME of the mount holding target (kept on RO remount). */
+  preservedFlags: number;
+}
+
+/** One protection: whether it holds on this kernel, by which mechanisms, and what is weaker. */
+export interface Protection {
+  what: string;
+  enforced: boolean;
+  by: string[];
+  gaps: string[];
+}
+
+export interface FilesystemReport {
+  mode: 'landlock+mountns' | 'landlock-only' | 'mountns-only' | 'none' | 'unrestricted';
+  /** The ABI the ruleset was built for (min of kernel and cap); 0 when Landlock is not used. */
+  landlockAbi: number;
+  protections: Protection[];
+}
+
+export interface FilesystemPlan {
+  /** Landlock ruleset fd (O_CLOEXEC), -1 for none. Owned by the cache: do not close. */
+  rulesetFd: number;
+  /** Apply in order inside the child's private mount namespace, before Landlock. */
+  mounts: MountSpec[];
+  needsMountNamespace: boolean;
+  report: FilesystemReport;
+  /** What strict mode refuses (empty when everything the policy asks for is enforced). */
+  missing: string[];
+  /** Canonical writable roots (what Landlock grants write rights to). */
+  writableRoots: string[];
+  /** The ruleset as built, for tests and `--report` detail. */
+  rules: { path: string; access: number }[];
+}
+
+const F = LANDLOCK_ACCESS_FS;
+const PROTECTED_NAMES = ['.git', '.codex', '.agents', '.vtcode'];
+const DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/tty'];
+
+interface Stamp {
+  path: string;
+  ino: number; // -1: did not exist
+  mtimeMs?: number;
+}
+
+interface CacheEntry {
+  plan: FilesystemPlan;
+  stamps: Stamp[];
+}
+
+const cache = new Map<string, CacheEntry>();
+
+function stampOf(path: string, withMtime: boolean): Stamp {
+  try {
+    const st = lstatSync(path);
+    return withMtime ? { path, ino: st.ino, mtimeMs: st.mtimeMs } : { path, ino: st.ino };
+  } catch {
+    return { path, ino: -1 };
+  }
+}
+
+function stampsValid(stamps: readonly Stamp[]): boolean {
+  return stamps.every((s) => {
+    const now = stampOf(s.path, s.mtimeMs !== undefined);
+    return now.ino === s.ino && now.mtimeMs === s.mtimeMs;
+  });
+}
+
+/**
+ * Compiles (or returns the cached) filesystem plan. Cached per (policy JSON, cwd, ABI cap,
+ * network, namespaces, enforcement, HOME, TMPDIR); a cached plan is rebuilt, and its ruleset
+ * closed, when a path it depends on changed (an inode of a root, mask target or missing
+ * sensitive path, or the entries of a directory given sibling grants). Callers should ask for
+ * the plan on every spawn (a cache hit is a handful of lstat calls) rather than keep the fd.
+ * Throws PolicyError for a writable root that is missing or not a directory.
+ */
+export function compileFilesystemPlan(input: FilesystemPlanInput): FilesystemPlan {
+  const key = JSON.stringify([
+    input.policy.toJSON(),
+    input.cwd,
+    input.landlockAbiCap ?? null,
+    input.network,
+    input.namespaces,
+    input.enforcement,
+    input.ptyPath ?? null,
+    input.protectMissingMetadata ?? 'report',
+    process.env.HOME ?? null,
+    process.env.TMPDIR ?? null,
+    input.probe.landlockAbi,
+    input.probe.isRoot,
+    input.probe.mountNamespace,
+  ]);
+  const hit = cache.get(key);
+  if (hit && stampsValid(hit.stamps)) return hit.plan;
+  if (hit) {
+    cache.delete(key);
+    releasePlan(hit.plan);
+  }
+  // A sibling-granted entry can vanish between readdir and open (ENOENT): plan again once.
+  let entry: CacheEntry;
+  try {
+    entry = buildPlan(input);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || (e as NodeJS.ErrnoException).syscall !== 'open') throw e;
+    entry = buildPlan(input);
+  }
+  cache.set(key, entry);
+  return entry.plan;
+}
+
+/** Closes every cached ruleset and forgets the plans (tests; long-lived hosts changing policy). */
+export function clearFilesystemPlanCache(): void {
+  for (const e of cache.values()) releasePlan(e.plan);
+  cache.clear();
+}
+
+function releasePlan(plan: FilesystemPlan): void {
+  if (plan.rulesetFd >= 0) {
+    native().landlock.closeRuleset(plan.rulesetFd);
+    plan.rulesetFd = -1;
+  }
+}
+
+interface Entry {
+  resolved: ResolvedPath;
+  blockRead: boolean;
+  blockWrite: boolean;
+  /** One of the write-protected names inside a writable root (not from the sensitive list). */
+  metadata: boolean;
+  underRoot: boolean;
+}
+
+function canonicalRoots(input: FilesystemPlanInput, stamps: Stamp[]): { roots: string[]; skipped: string[] } {
+  const explicit = new Set<string>();
+  const json = input.policy.toJSON() as { writable_roots?: { root: string }[] } | null;
+  for (const r of json?.writable_roots ?? []) explicit.add(r.root);
+  const implicit = new Set<string>(['/tmp']);
+  if (process.env.TMPDIR) implicit.add(process.env.TMPDIR);
+  const roots: string[] = [];
+  const skipped: string[] = [];
+  const issues: { path: string; message: string }[] = [];
+  for (const { root } of input.policy.getWritableRootsWithCwd(input.cwd)) {
+    let canonical: string | undefined;
+    let problem: string | undefined;
+    try {
+      canonical = realpathSync(root);
+      if (!statSync(canonical).isDirectory()) problem = 'is not a directory';
+    } catch (e) {
+      problem = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be resolved (${(e as Error).message})`;
+    }
+    if (problem !== undefined || canonical === undefined) {
+      // /tmp and $TMPDIR come from the host environment, not from the caller: a missing one is
+      // reported and skipped rather than failing every spawn on that host.
+      if (implicit.has(root) && !explicit.has(root) && root !== input.cwd) {
+        skipped.push(`${root} (${problem ?? 'unresolvable'})`);
+        continue;
+      }
+      issues.push({ path: root === input.cwd ? 'cwd' : 'writable_roots', message: `writable root ${root} ${problem}` });
+      continue;
+    }
+    stamps.push(stampOf(canonical, false));
+    if (!roots.includes(canonical)) roots.push(canonical);
+  }
+  if (issues.length > 0) throw new PolicyError(issues);
+  return { roots, skipped };
+}
+
+function collectEntries(input: FilesystemPlanInput, roots: string[]): Entry[] {
+  const sensitive = new Set(input.policy.sensitivePaths().map((s) => s.path));
+  const byCanonical = new Map<string, Entry>();
+  for (const s of input.policy.sensitivePathsForExecution(input.cwd)) {
+    if (!s.blockRead && !s.blockWrite) continue;
+    const resolved = resolveGuarded(s.path, roots);
+    const metadata = !sensitive.has(s.path) && PROTECTED_NAMES.some((n) => s.path.endsWith(`/${n}`));
+    const underRoot = roots.some((r) => isWithin(resolved.canonical, r));
+    const prev = byCanonical.get(resolved.canonical);
+    if (prev) {
+      prev.blockRead ||= s.blockRead;
+      prev.blockWrite ||= s.blockWrite;
+      prev.metadata &&= metadata;
+      continue;
+    }
+    byCanonical.set(resolved.canonical, { resolved, blockRead: s.blockRead, blockWrite: s.blockWrite, metadata, underRoot });
+  }
+  // A read-denied existing directory hides everything beneath it: nested entries add nothing.
+  const all = [...byCanonical.values()];
+  return all.filter(
+    (e) =>
+      !all.some(
+        (o) => o !== e && o.blockRead && o.resolved.exists && o.resolved.isDir && isWithin(e.resolved.canonical, o.resolved.canonical),
+      ),
+  );
+}
+
+/** The empty 0000 file bound over sensitive files (EACCES is clearer than /dev/null's EOF). */
+function emptyMaskFile(stamps: Stamp[]): { dir: string; file: string } {
+  const uid = process.getuid?.() ?? 0;
+  const dir = join(realpathSync(tmpdir()), `cordon-${uid}`);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const dst = lstatSync(dir);
+  if (!dst.isDirectory() || dst.uid !== uid) {
+    throw new PolicyError([{ path: 'filesystem', message: `${dir} must be a directory owned by uid ${uid} (it holds cordon's mask file)` }]);
+  }
+  const file = join(dir, 'empty');
+  let st;
+  try {
+    st = lstatSync(file);
+  } catch {
+    st = undefined;
+  }
+  if (!st || !st.isFile() || st.size !== 0 || (st.mode & 0o7777) !== 0 || st.uid !== uid) {
+    if (st) unlinkSync(file);
+    const fd = openSync(file, 'wx', 0o600);
+    fchmodSync(fd, 0);
+    closeSync(fd);
+  }
+  stamps.push(stampOf(file, false), stampOf(dir, false));
+  return { dir, file };
+}
+
+function mountFlags(path: string): number {
+  try {
+    return native().landlock.mountFlags(path);
+  } catch {
+    return 0;
+  }
+}
+
+function buildPlan(input: FilesystemPlanInput): CacheEntry {
+  const { policy, probe } = input;
+  const stamps: Stamp[] = [];
+  const kernelAbi = Math.min(probe.landlockAbi, MAX_KNOWN_ABI);
+  const abi = Math.max(0, Math.min(kernelAbi, input.landlockAbiCap ?? Number.POSITIVE_INFINITY));
+  const abiBy = `landlock abi ${abi}`;
+  const protections: Protection[] = [];
+  const missing: string[] = [];
+  const need = (p: Protection, countsForStrict = true): void => {
+    protections.push(p);
+    if (!p.enforced && countsForStrict) missing.push(p.gaps.length > 0 ? `${p.what} (${p.gaps.join(', ')})` : p.what);
+  };
+
+  const confining = policy.kind === 'ReadOnly' || policy.kind === 'WorkspaceWrite';
+  const net = networkRules(input.network, abi);
+
+  if (!confining) {
+    const fd = net.handled !== 0 ? native().landlock.createRuleset({ handledAccessFs: 0, handledAccessNet: net.handled, pathRules: [], netRules: net.rules }) : -1;
+    if (input.network.mode !== 'full') protections.push(net.protection);
+    const roots = policy.getWritableRootsWithCwd(input.cwd).map((r) => r.root);
+    return {
+      plan: {
+        rulesetFd: fd,
+        mounts: [],
+        needsMountNamespace: false,
+        report: { mode: 'unrestricted', landlockAbi: fd >= 0 ? abi : 0, protections },
+        missing: [],
+        writableRoots: roots,
+        rules: [],
+      },
+      stamps,
+    };
+  }
+
+  const { roots, skipped } = canonicalRoots(input, stamps);
+  const entries = collectEntries(input, roots);
+  const mountNs = input.namespaces && probe.mountNamespace && (probe.isRoot || probe.userNamespaces);
+  const landlock = abi >= 1;
+  const freezeMetadata = input.protectMissingMetadata === 'freeze-top-level';
+
+  // ---- mount plan (modes A and mountns-only) ----
+  const mounts: MountSpec[] = [];
+  let maskFile: { dir: string; file: string } | undefined;
+  if (mountNs) {
+    const sorted = [...entries].sort((a, b) => a.resolved.canonical.length - b.resolved.canonical.length);
+    for (const e of sorted) {
+      const r = e.resolved;
+      if (!r.exists) continue;
+      if (e.blockRead) {
+        if (r.isDir) {
+          mounts.push({ kind: 'tmpfs-mask', target: r.canonical, preservedFlags: 0 });
+        } else {
+          maskFile ??= emptyMaskFile(stamps);
+          mounts.push({ kind: 'file-mask', target: r.canonical, source: maskFile.file, preservedFlags: mountFlags(r.canonical) });
+        }
+        stamps.push(stampOf(r.canonical, false));
+      } else if (e.underRoot || !landlock) {
+        mounts.push({ kind: 'bind-ro', target: r.canonical, preservedFlags: mountFlags(r.canonical) });
+        stamps.push(stampOf(r.canonical, false));
+      }
+    }
+    // The mask file's directory may itself lie in a writable root (/tmp): bind it read-only
+    // first so the sandbox cannot replace what later sandboxes see through their masks.
+    if (maskFile && roots.some((r) => isWithin(maskFile!.dir, r))) {
+      mounts.unshift({ kind: 'bind-ro', target: maskFile.dir, preservedFlags: mountFlags(maskFile.dir) });
+    }
+  }
+  const masked = (e: Entry): boolean => mounts.some((m) => m.target === e.resolved.canonical);
+
+  // ---- Landlock specials ----
+  let rulesetFd = -1;
+  let rules: { path: string; access: number }[] = [];
+  let splitDirs: { path: string; rights: number; listed: boolean }[] = [];
+  const freezeFor = new Map<Entry, string>(); // missing entry → the directory frozen for it
+  if (landlock) {
+    const handled = handledAccessFs(abi);
+    const specials: Special[] = [];
+    for (const root of roots) {
+      // A root inside a read-denied or read-only existing path keeps that path's limits (mode B;
+      // in mode A the mount over the enclosing path wins anyway).
+      let rights = READ_WRITE;
+      for (const e of entries) {
+        if (e.resolved.exists && isWithin(root, e.resolved.canonical)) rights &= e.blockRead ? F.READ_DIR : READ;
+      }
+      specials.push({ path: root, rights: rights & handled });
+    }
+    for (const e of entries) {
+      const r = e.resolved;
+      if (r.exists) {
+        if (masked(e)) continue;
+        // Landlock-only deny: read-denied paths keep READ_DIR inherited from their split
+        // ancestors (so `ls /`, `ls ~` work; the names inside are listed: gap names-listed).
+        specials.push({ path: r.canonical, rights: (e.blockRead ? F.READ_DIR : READ) & handled });
+      } else if (e.underRoot && e.blockWrite && (!e.metadata || freezeMetadata)) {
+        specials.push({ path: r.canonical, rights: READ & handled });
+        freezeFor.set(e, nearestExisting(r.canonical));
+      }
+    }
+    const planned = planRules({ path: '/', rights: READ & handled }, specials);
+    const extra: [string, number][] = DEVICES.map((d) => [d, DEVICE_RIGHTS & handled]);
+    if (input.ptyPath) extra.push([input.ptyPath, DEVICE_RIGHTS & handled]);
+    for (const [path, access] of extra) {
+      try {
+        const canonical = realpathSync(path);
+        planned.rules.set(canonical, (planned.rules.get(canonical) ?? 0) | access);
+      } catch {
+        // /dev/tty is absent in some containers: nothing to grant.
+      }
+    }
+    rules = [...planned.rules].map(([path, access]) => ({ path, access }));
+    splitDirs = planned.splitDirs;
+    for (const d of splitDirs) stamps.push(stampOf(d.path, true));
+    for (const e of entries) if (!e.resolved.exists) stamps.push(stampOf(e.resolved.canonical, false));
+    let scoped = LANDLOCK_SCOPE.SIGNAL;
+    if (input.network.mode !== 'full') scoped |= LANDLOCK_SCOPE.ABSTRACT_UNIX_SOCKET;
+    rulesetFd = native().landlock.createRuleset({
+      handledAccessFs: handled,
+      handledAccessNet: net.handled,
+      scoped: scoped & supportedScopes(abi),
+      pathRules: rules,
+      netRules: net.rules,
+    });
+  }
+
+  // ---- report ----
+  const mode: FilesystemReport['mode'] = landlock
+    ? mounts.length > 0
+      ? 'landlock+mountns'
+      : 'landlock-only'
+    : mounts.length > 0
+      ? 'mountns-only'
+      : 'none';
+  const splitGaps = splitDirs.map((d) => (d.listed ? `new-entries-uncovered:${d.path}` : `unlistable-dir:${d.path}`));
+  const writeGaps: string[] = ['metadata-ops-not-covered'];
+  if (landlock && abi < 2) writeGaps.push('cross-directory-rename-denied');
+  if (landlock && abi < 5) writeGaps.push('device-ioctl-unrestricted');
+  for (const s of skipped) writeGaps.push(`implicit-root-skipped:${s}`);
+  need({
+    what: policy.kind === 'ReadOnly' ? 'no writes (except /dev/null, /dev/zero, /dev/full, /dev/tty)' : 'writes only beneath writable roots',
+    enforced: landlock,
+    by: landlock ? [abiBy] : [],
+    gaps: landlock ? writeGaps : ['landlock-unavailable'],
+  });
+  need({
+    what: 'no truncation outside writable roots',
+    enforced: abi >= 3,
+    by: abi >= 3 ? [abiBy] : [],
+    gaps: abi >= 3 ? [] : ['truncate-not-covered (LANDLOCK_ACCESS_FS_TRUNCATE needs ABI 3)'],
+  });
+
+  for (const e of entries) {
+    const r = e.resolved;
+    const what = e.blockRead ? `deny read+write ${r.canonical}` : `read-only ${r.canonical}`;
+    const by: string[] = [];
+    const gaps: string[] = [];
+    let enforced: boolean;
+    let strictCounts = true;
+    if (r.swappableLink) gaps.push(`symlink-in-writable-root:${r.swappableLink}`);
+    if (r.exists) {
+      if (masked(e)) {
+        by.push(e.blockRead ? `mount namespace (${r.isDir ? 'empty read-only tmpfs' : 'empty 0000 file'})` : 'mount namespace (read-only bind)');
+        enforced = true;
+      } else if (landlock) {
+        by.push(e.underRoot || e.blockRead ? 'landlock sibling grants' : abiBy);
+        if (e.blockRead && r.isDir) gaps.push('names-listed');
+        gaps.push('metadata-ops-not-covered');
+        const frozen = splitDirs.filter((d) => isWithin(r.canonical, d.path) && r.canonical !== d.path && e.underRoot && roots.some((root) => isWithin(d.path, root)));
+        for (const d of frozen) gaps.push(`frozen-dir:${d.path}`);
+        if (abi < 3 && !e.blockRead) gaps.push('truncate-not-covered');
+        enforced = abi >= 3 || !e.blockWrite;
+      } else {
+        enforced = false;
+        gaps.push('landlock-unavailable');
+      }
+      if (e.blockRead && !e.blockWrite && e.underRoot) gaps.push('write-also-denied');
+    } else if (!e.underRoot) {
+      // Missing outside every writable root: nothing to read, and Landlock refuses its creation.
+      enforced = landlock;
+      if (landlock) by.push(`${abiBy} (absent; cannot be created outside writable roots)`);
+      else gaps.push('landlock-unavailable');
+    } else if (!e.blockWrite) {
+      enforced = true;
+      by.push('absent at spawn');
+    } else if (freezeFor.has(e)) {
+      enforced = true;
+      by.push(`landlock sibling grants (absent; creation blocked)`);
+      gaps.push(`frozen-dir:${freezeFor.get(e)}`);
+    } else if (e.metadata && landlock) {
+      // Decision: a missing protected metadata dir is reported, not frozen (the workspace top
+      // level must stay creatable); strict mode does not refuse it. See README "git".
+      enforced = false;
+      strictCounts = false;
+      gaps.push('protected-create-not-blocked');
+    } else {
+      enforced = false;
+      gaps.push('protected-create-not-blocked', 'landlock-unavailable');
+    }
+    if (r.swappableLink) enforced = false;
+    need({ what, enforced, by, gaps: [...gaps, ...(by.includes('landlock sibling grants') ? splitGaps.filter((g) => isAncestorGap(g, r.canonical)) : [])] }, strictCounts);
+  }
+
+  if (input.network.mode !== 'full') protections.push(net.protection);
+  protections.push({
+    what: 'signals only to processes inside the sandbox',
+    enforced: landlock && abi >= 6,
+    by: landlock && abi >= 6 ? [`${abiBy} (LANDLOCK_SCOPE_SIGNAL)`] : [],
+    gaps: landlock && abi >= 6 ? [] : ['signal-scope-unavailable'],
+  });
+  protections.push({
+    what: 'pathname unix sockets outside writable roots unreachable',
+    enforced: abi >= 9,
+    by: abi >= 9 ? [`${abiBy} (LANDLOCK_ACCESS_FS_RESOLVE_UNIX)`] : [],
+    gaps: abi >= 9 ? [] : ['unix-pathname-sockets-reachable (left to the seccomp socket policy)'],
+  });
+
+  return {
+    plan: {
+      rulesetFd,
+      mounts,
+      needsMountNamespace: mounts.length > 0,
+      report: { mode, landlockAbi: landlock ? abi : 0, protections },
+      missing,
+      writableRoots: roots,
+      rules,
+    },
+    stamps,
+  };
+}
+
+function isAncestorGap(gap: string, path: string): boolean {
+  const dir = gap.slice(gap.indexOf(':') + 1);
+  return path !== dir && isWithin(path, dir);
+}
+
+function nearestExisting(path: string): string {
+  let cur = path;
+  for (;;) {
+    const parent = cur.slice(0, cur.lastIndexOf('/')) || '/';
+    try {
+      lstatSync(parent);
+      return parent;
+    } catch {
+      if (parent === '/') return '/';
+      cur = parent;
+    }
+  }
+}
+
+function networkRules(
+  network: FilesystemPlanInput['network'],
+  abi: number,
+): { handled: number; rules: { port: number; access: number }[]; protection: Protection } {
+  const supported = handledAccessNet(abi);
+  const by = abi >= 4 ? [`landlock abi ${abi}`] : [];
+  const tcpGaps = ['udp-not-covered', 'mptcp-not-covered (refused by seccomp)'];
+  if (network.mode === 'none') {
+    return {
+      handled: supported,
+      rules: [],
+      protection: { what: 'tcp bind and connect denied', enforced: abi >= 4, by, gaps: abi >= 4 ? tcpGaps : ['landlock-tcp-unavailable (ABI 4)'] },
+    };
+  }
+  if (network.mode === 'allowlist') {
+    const ports = [...new Set(network.connectPorts ?? [])].sort((a, b) => a - b);
+    return {
+      handled: supported & LANDLOCK_ACCESS_NET.CONNECT_TCP,
+      rules: abi >= 4 ? ports.map((port) => ({ port, access: LANDLOCK_ACCESS_NET.CONNECT_TCP })) : [],
+      protection: {
+        what: `tcp connect only to ports ${ports.join(', ') || '(none)'}`,
+        enforced: abi >= 4,
+        by,
+        gaps: abi >= 4 ? tcpGaps : ['landlock-tcp-unavailable (ABI 4)'],
+      },
+    };
+  }
+  return { handled: 0, rules: [], protection: { what: 'network unrestricted', enforced: true, by: [], gaps: [] } };
+}
+
+/** Re-exported for tests: canonicalisation with symlink detection. */
+export { resolveGuarded } from './paths.js';
