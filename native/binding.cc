@@ -72,6 +72,119 @@ Napi::Value ProbeKernel(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------------------------------------
 // landlock (landlock.h) -- BEGIN landlock region (owned by the Landlock work)
+// Reads a non-negative integer property that must fit the uint64 masks of landlock.h. JS numbers
+// hold every Landlock mask exactly (the highest right is bit 16).
+bool LandlockGetMask(Napi::Object o, const char* key, uint64_t* out) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) {
+    *out = 0;
+    return true;
+  }
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<uint64_t>(d))) return false;
+  *out = static_cast<uint64_t>(d);
+  return true;
+}
+
+// createRuleset({handledAccessFs, handledAccessNet, scoped, pathRules: [{path, access}],
+// netRules: [{port, access}]}) -> fd (O_CLOEXEC). Throws a Node-shaped error naming the rule.
+Napi::Value LandlockCreateRuleset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) return ThrowType(env, "createRuleset(spec): spec must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  cordon::LandlockRulesetSpec spec;
+  if (!LandlockGetMask(o, "handledAccessFs", &spec.handledAccessFs) ||
+      !LandlockGetMask(o, "handledAccessNet", &spec.handledAccessNet) ||
+      !LandlockGetMask(o, "scoped", &spec.scoped)) {
+    return ThrowType(env, "createRuleset(spec): handledAccessFs, handledAccessNet and scoped must be non-negative integers");
+  }
+  Napi::Value pr = o.Get("pathRules");
+  if (!pr.IsArray()) return ThrowType(env, "createRuleset(spec): pathRules must be an array");
+  Napi::Array paths = pr.As<Napi::Array>();
+  for (uint32_t i = 0; i < paths.Length(); ++i) {
+    Napi::Value e = paths.Get(i);
+    if (!e.IsObject()) return ThrowType(env, "createRuleset(spec): pathRules[" + std::to_string(i) + "] must be an object");
+    Napi::Object r = e.As<Napi::Object>();
+    Napi::Value p = r.Get("path");
+    cordon::LandlockPathRule rule{"", 0};
+    if (!p.IsString() || !LandlockGetMask(r, "access", &rule.allowedAccess)) {
+      return ThrowType(env, "createRuleset(spec): pathRules[" + std::to_string(i) + "] must be {path: string, access: integer}");
+    }
+    rule.path = p.As<Napi::String>().Utf8Value();
+    if (rule.path.empty() || rule.path[0] != '/' || rule.path.find('\0') != std::string::npos) {
+      return ThrowType(env, "createRuleset(spec): pathRules[" + std::to_string(i) + "].path must be absolute");
+    }
+    spec.pathRules.push_back(std::move(rule));
+  }
+  Napi::Value nr = o.Get("netRules");
+  if (!nr.IsUndefined()) {
+    if (!nr.IsArray()) return ThrowType(env, "createRuleset(spec): netRules must be an array");
+    Napi::Array nets = nr.As<Napi::Array>();
+    for (uint32_t i = 0; i < nets.Length(); ++i) {
+      Napi::Value e = nets.Get(i);
+      cordon::LandlockNetRule rule{0, 0};
+      if (!e.IsObject() || !LandlockGetMask(e.As<Napi::Object>(), "port", &rule.port) ||
+          !LandlockGetMask(e.As<Napi::Object>(), "access", &rule.allowedAccess) || rule.port > 65535) {
+        return ThrowType(env, "createRuleset(spec): netRules[" + std::to_string(i) + "] must be {port: 0..65535, access: integer}");
+      }
+      spec.netRules.push_back(rule);
+    }
+  }
+  cordon::LandlockBuildError where;
+  int fd = cordon::BuildLandlockRuleset(spec, &where);
+  if (fd < 0) {
+    int err = -fd;
+    std::string what = where.syscallName;
+    if (where.ruleIndex >= 0 && where.isNetRule) {
+      what += " (net rule for port " + std::to_string(spec.netRules[where.ruleIndex].port) + ")";
+    } else if (where.ruleIndex >= 0) {
+      what += " (rule for " + spec.pathRules[where.ruleIndex].path + ")";
+    }
+    Napi::Error e = Napi::Error::New(env, what + " failed: " + strerror(err));
+    e.Set("errno", Napi::Number::New(env, -err));
+    e.Set("code", Napi::String::New(env, cordon::ErrnoName(err)));
+    e.Set("syscall", Napi::String::New(env, where.syscallName));
+    if (where.ruleIndex >= 0 && !where.isNetRule) e.Set("path", Napi::String::New(env, spec.pathRules[where.ruleIndex].path));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// closeRuleset(fd): releases a cached ruleset (a plain close(2); EBADF is reported).
+Napi::Value LandlockCloseRuleset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "closeRuleset(fd): fd must be a number");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (fd < 0) return ThrowType(env, "closeRuleset(fd): fd must be >= 0");
+  int rc = cordon::CloseLandlockRuleset(fd);
+  if (rc < 0) return ThrowErrno(env, -rc, "close");
+  return env.Undefined();
+}
+
+// abiVersion() -> highest Landlock ABI of this kernel, or -errno.
+Napi::Value LandlockAbi(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), cordon::LandlockAbiVersion());
+}
+
+// mountFlags(path) -> the per-mount flags a read-only bind remount of path must preserve.
+Napi::Value LandlockMountFlags(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return ThrowType(env, "mountFlags(path): path must be a string");
+  long flags = cordon::MountPreservedFlags(info[0].As<Napi::String>().Utf8Value());
+  if (flags < 0) return ThrowErrno(env, static_cast<int>(-flags), "statvfs");
+  return Napi::Number::New(env, static_cast<double>(flags));
+}
+
+Napi::Object LandlockExports(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("createRuleset", Napi::Function::New(env, LandlockCreateRuleset, "createRuleset"));
+  o.Set("closeRuleset", Napi::Function::New(env, LandlockCloseRuleset, "closeRuleset"));
+  o.Set("abiVersion", Napi::Function::New(env, LandlockAbi, "abiVersion"));
+  o.Set("mountFlags", Napi::Function::New(env, LandlockMountFlags, "mountFlags"));
+  return o;
+}
 // -- END landlock region
 
 // ---------------------------------------------------------------------------------------------
@@ -85,6 +198,7 @@ Napi::Value ProbeKernel(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeKernel", Napi::Function::New(env, ProbeKernel, "probeKernel"));
   // landlock exports:
+  exports.Set("landlock", LandlockExports(env));
   // seccomp exports:
   // spawn exports:
   return exports;

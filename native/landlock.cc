@@ -113,6 +113,13 @@ int BuildLandlockRuleset(const LandlockRulesetSpec& spec, LandlockBuildError* er
   return ruleset.release();
 }
 
+int CloseLandlockRuleset(int fd) {
+  // No retry on EINTR: Linux releases the descriptor even then (close(2), "Dealing with error
+  // returns"), and retrying could close an fd another thread just got.
+  if (close(fd) < 0 && errno != EINTR) return -errno;
+  return 0;
+}
+
 long MountPreservedFlags(const std::string& path) {
   struct statvfs sv;
   if (statvfs(path.c_str(), &sv) < 0) return -errno;

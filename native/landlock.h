@@ -78,6 +78,9 @@ struct LandlockBuildError {
 // rule. Returns the fd, or -errno with *error filled in; no fd leaks on any path.
 int BuildLandlockRuleset(const LandlockRulesetSpec& spec, LandlockBuildError* error);
 
+// Releases a cached ruleset fd (close(2)); returns 0 or -errno.
+int CloseLandlockRuleset(int fd);
+
 // The highest Landlock ABI of the running kernel, or -errno (ENOSYS: not built in,
 // EOPNOTSUPP: disabled at boot).
 int LandlockAbiVersion();

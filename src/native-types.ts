@@ -33,7 +33,8 @@ export interface NativeKernelProbe {
 
 export interface NativeBinding {
   probeKernel(): NativeKernelProbe;
-  // landlock: (declared by the Landlock work)
+  // landlock: createRuleset -> O_CLOEXEC ruleset fd; masks are the LANDLOCK_ACCESS_*/SCOPE_* bits (native/landlock.h)
+  landlock: { createRuleset(spec: { handledAccessFs: number; handledAccessNet?: number; scoped?: number; pathRules: { path: string; access: number }[]; netRules?: { port: number; access: number }[] }): number; closeRuleset(fd: number): void; abiVersion(): number; mountFlags(path: string): number };
   // seccomp: (declared by the seccomp work)
   // spawn: (declared by the spawn work)
 }

@@ -126,7 +126,7 @@ export function runInPlan(plan: FilesystemPlan, file: string, args: readonly str
     argv = ['unshare', ...ns, '--', '/bin/sh', '-c', mountScript(plan.mounts), 'cordon-mounts', ...argv];
   }
   return new Promise((resolve, reject) => {
-    const stdio: ('pipe' | number)[] = ['ignore', 'pipe', 'pipe'];
+    const stdio: ('pipe' | 'ignore' | number)[] = ['ignore', 'pipe', 'pipe'];
     if (plan.rulesetFd >= 0) stdio.push(plan.rulesetFd);
     const child = spawn(argv[0] as string, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio });
     let stdout = '';

@@ -41,7 +41,8 @@ class StandInPolicy implements FilesystemPolicy {
   }
   sensitivePaths(): { path: string; blockRead: boolean; blockWrite: boolean }[] {
     if (this.kind !== 'ReadOnly' && this.kind !== 'WorkspaceWrite') return [];
-    const list = this.kind === 'WorkspaceWrite' && this.json.sensitive_paths ? this.json.sensitive_paths : DEFAULT_SENSITIVE.map((path) => ({ path }));
+    const list: { path: string; block_read?: boolean; block_write?: boolean }[] =
+      this.kind === 'WorkspaceWrite' && this.json.sensitive_paths ? this.json.sensitive_paths : DEFAULT_SENSITIVE.map((path) => ({ path }));
     return list.map((s) => ({ path: s.path, blockRead: s.block_read ?? true, blockWrite: s.block_write ?? true }));
   }
   sensitivePathsForExecution(cwd: string): { path: string; blockRead: boolean; blockWrite: boolean }[] {
