@@ -189,6 +189,127 @@ Napi::Object LandlockExports(Napi::Env env) {
 
 // ---------------------------------------------------------------------------------------------
 // seccomp (bpf.h) -- BEGIN seccomp region (owned by the seccomp work)
+// compileSeccompProgram(spec) -> Buffer of struct sock_filter. src/seccomp builds the spec (rule
+// data); this only checks its shape and converts it. Shape errors throw TypeError, compile
+// errors an Error with code EINVAL/E2BIG and the compiler's reason.
+
+// A whole number in [0, max]; false for anything else (NaN, fractions, negatives).
+bool SeccompUint(const Napi::Value& v, uint64_t max, uint64_t* out) {
+  if (!v.IsNumber()) return false;
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > static_cast<double>(max) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    return false;
+  }
+  *out = static_cast<uint64_t>(d);
+  return true;
+}
+
+bool SeccompU64(const Napi::Value& v, uint64_t* out) {
+  if (!v.IsBigInt()) return false;
+  bool lossless = false;
+  *out = v.As<Napi::BigInt>().Uint64Value(&lossless);
+  return lossless;
+}
+
+bool SeccompCheckFrom(const Napi::Value& v, cordon::ArgCheck* c) {
+  if (!v.IsObject()) return false;
+  Napi::Object o = v.As<Napi::Object>();
+  uint64_t arg = 0, width = 0;
+  if (!SeccompUint(o.Get("arg"), 5, &arg) || !SeccompUint(o.Get("width"), 64, &width)) return false;
+  if (width != 32 && width != 64) return false;
+  Napi::Value op = o.Get("op");
+  if (!op.IsString()) return false;
+  const std::string ops = op.As<Napi::String>().Utf8Value();
+  if (ops == "eq") {
+    c->op = cordon::ArgOp::kMaskedEq;
+  } else if (ops == "any") {
+    c->op = cordon::ArgOp::kAnyBits;
+  } else {
+    return false;
+  }
+  c->arg = static_cast<uint8_t>(arg);
+  c->width = width == 32 ? cordon::ArgWidth::kLow32 : cordon::ArgWidth::k64;
+  return SeccompU64(o.Get("mask"), &c->mask) && SeccompU64(o.Get("value"), &c->value);
+}
+
+bool SeccompRuleFrom(const Napi::Value& v, cordon::SeccompRule* r) {
+  if (!v.IsObject()) return false;
+  Napi::Object o = v.As<Napi::Object>();
+  uint64_t nr = 0, action = 0;
+  if (!SeccompUint(o.Get("nr"), 0xffffffffu, &nr) || !SeccompUint(o.Get("action"), 0xffffffffu, &action)) {
+    return false;
+  }
+  r->nr = static_cast<uint32_t>(nr);
+  r->action = static_cast<uint32_t>(action);
+  Napi::Value reason = o.Get("reason");
+  if (!reason.IsString()) return false;
+  r->reason = reason.As<Napi::String>().Utf8Value();
+  Napi::Value clauses = o.Get("clauses");
+  if (!clauses.IsArray()) return false;
+  Napi::Array ca = clauses.As<Napi::Array>();
+  for (uint32_t i = 0; i < ca.Length(); ++i) {
+    if (!ca.Get(i).IsObject()) return false;
+    Napi::Object co = ca.Get(i).As<Napi::Object>();
+    cordon::ArgClause clause;
+    uint64_t ca_action = 0;
+    if (!SeccompUint(co.Get("action"), 0xffffffffu, &ca_action)) return false;
+    clause.action = static_cast<uint32_t>(ca_action);
+    Napi::Value checks = co.Get("checks");
+    if (!checks.IsArray()) return false;
+    Napi::Array ka = checks.As<Napi::Array>();
+    for (uint32_t j = 0; j < ka.Length(); ++j) {
+      cordon::ArgCheck check;
+      if (!SeccompCheckFrom(ka.Get(j), &check)) return false;
+      clause.checks.push_back(check);
+    }
+    r->clauses.push_back(std::move(clause));
+  }
+  return true;
+}
+
+Napi::Value CompileSeccompProgram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* shape =
+      "compileSeccompProgram(spec): spec must be { arch: 'x86_64' | 'aarch64', defaultAction, "
+      "rules: [{ nr, action, reason, clauses: [{ action, checks: [{ arg, width: 32 | 64, "
+      "op: 'eq' | 'any', mask: bigint, value: bigint }] }] }] }";
+  if (info.Length() != 1 || !info[0].IsObject()) return ThrowType(env, shape);
+  Napi::Object o = info[0].As<Napi::Object>();
+  cordon::SeccompSpec spec;
+  Napi::Value arch = o.Get("arch");
+  if (!arch.IsString()) return ThrowType(env, shape);
+  const std::string archName = arch.As<Napi::String>().Utf8Value();
+  if (archName == "x86_64") {
+    spec.arch = cordon::SeccompArch::kX86_64;
+  } else if (archName == "aarch64") {
+    spec.arch = cordon::SeccompArch::kAarch64;
+  } else {
+    return ThrowType(env, shape);
+  }
+  uint64_t defaultAction = 0;
+  if (!SeccompUint(o.Get("defaultAction"), 0xffffffffu, &defaultAction)) return ThrowType(env, shape);
+  spec.defaultAction = static_cast<uint32_t>(defaultAction);
+  Napi::Value rules = o.Get("rules");
+  if (!rules.IsArray()) return ThrowType(env, shape);
+  Napi::Array ra = rules.As<Napi::Array>();
+  for (uint32_t i = 0; i < ra.Length(); ++i) {
+    cordon::SeccompRule rule;
+    if (!SeccompRuleFrom(ra.Get(i), &rule)) return ThrowType(env, shape);
+    spec.rules.push_back(std::move(rule));
+  }
+
+  std::vector<sock_filter> program;
+  std::string reason;
+  if (int rc = cordon::CompileSeccomp(spec, &program, &reason); rc != 0) {
+    Napi::Error e = Napi::Error::New(env, "cordon native: seccomp program: " + reason);
+    e.Set("errno", Napi::Number::New(env, rc));
+    e.Set("code", Napi::String::New(env, cordon::ErrnoName(-rc)));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(program.data()),
+                                     program.size() * sizeof(sock_filter));
+}
 // -- END seccomp region
 
 // ---------------------------------------------------------------------------------------------
@@ -200,6 +321,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // landlock exports:
   exports.Set("landlock", LandlockExports(env));
   // seccomp exports:
+  exports.Set("compileSeccompProgram", Napi::Function::New(env, CompileSeccompProgram, "compileSeccompProgram"));
   // spawn exports:
   return exports;
 }

@@ -35,6 +35,7 @@ export interface NativeBinding {
   probeKernel(): NativeKernelProbe;
   // landlock: createRuleset -> O_CLOEXEC ruleset fd; masks are the LANDLOCK_ACCESS_*/SCOPE_* bits (native/landlock.h)
   landlock: { createRuleset(spec: { handledAccessFs: number; handledAccessNet?: number; scoped?: number; pathRules: { path: string; access: number }[]; netRules?: { port: number; access: number }[] }): number; closeRuleset(fd: number): void; abiVersion(): number; mountFlags(path: string): number };
-  // seccomp: (declared by the seccomp work)
+  // seccomp: rule data -> struct sock_filter[] bytes (native/bpf.h); throws EINVAL/E2BIG with the reason
+  compileSeccompProgram(spec: import('./seccomp/spec.js').NativeSeccompSpec): Buffer;
   // spawn: (declared by the spawn work)
 }
