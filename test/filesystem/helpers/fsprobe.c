@@ -5,6 +5,9 @@
  *   read:P       open(P, O_RDONLY) (+ getdents for a directory) and read it
  *   content:P    print "OK:" and the file's first line (to tell an empty mask from the secret)
  *   write:P      open(P, O_WRONLY|O_APPEND) and append one byte
+ *   openw:P      open(P, O_WRONLY) without writing (safe on any file)
+ *   createrm:P   create P exclusively, then unlink it again
+ *   kill0:PID    kill(PID, 0) (Landlock signal scoping)
  *   trunc:P      truncate(P, 0)             otrunc:P  open(P, O_WRONLY|O_TRUNC)
  *   create:P     open(P, O_CREAT|O_EXCL|O_WRONLY, 0644)
  *   mkdir:P  rmdir:P  unlink:P  mkfifo:P  mknod:P (char 1:3)  chmod:P (0777)  setuid:P (04755)
@@ -24,6 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -118,6 +122,18 @@ int main(int argc, char **argv) {
         printf("OK:%s\n", buf);
       }
     }
+    else if (!strcmp(op, "openw")) {
+      int fd = open(a, O_WRONLY | O_CLOEXEC);
+      if (fd >= 0) close(fd);
+      result(fd < 0 ? -1 : 0);
+    } else if (!strcmp(op, "createrm")) {
+      int fd = open(a, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        close(fd);
+        unlink(a);
+      }
+      result(fd < 0 ? -1 : 0);
+    } else if (!strcmp(op, "kill0")) result(kill(atoi(a), 0));
     else if (!strcmp(op, "write")) {
       int fd = open(a, O_WRONLY | O_APPEND | O_CLOEXEC);
       int rc = fd < 0 ? -1 : (int)write(fd, "x", 1);
