@@ -1,0 +1,393 @@
+// The reference wire format (snake_case JSON with a `type` tag) and its zod schemas. Every
+// policy, whether parsed from JSON or built by a constructor, passes through `parseWire`
+// before anything else looks at it, so one set of rules (and messages) covers both.
+import { z } from 'zod';
+import { PolicyError, type PolicyIssue } from '../errors.js';
+import { domainPatternProblem } from './domain.js';
+import { isHomeRelative } from './paths.js';
+import { DEFAULT_BLOCKED_SYSCALLS, syscallNameProblem } from './syscalls.js';
+import type { NetworkAllowlistEntry, ResourceLimits, SandboxPolicyKind, SeccompProfile, SensitivePath, WritableRoot } from './types.js';
+
+/** Wire form of a writable root. */
+export interface WritableRootJson {
+  root: string;
+}
+/** Wire form of an allowlist entry. */
+export interface NetworkAllowlistEntryJson {
+  domain: string;
+  port: number;
+  protocol: 'tcp' | 'udp';
+}
+/** Wire form of a sensitive path. */
+export interface SensitivePathJson {
+  path: string;
+  block_read: boolean;
+  block_write: boolean;
+}
+/** Wire form of resource limits. */
+export interface ResourceLimitsJson {
+  max_memory_mb: number;
+  max_pids: number;
+  max_disk_mb: number;
+  cpu_time_secs: number;
+  timeout_secs: number;
+}
+/** Wire form of a seccomp profile. */
+export interface SeccompProfileJson {
+  blocked_syscalls: string[];
+  allow_namespaces: boolean;
+  allow_network_sockets: boolean;
+  log_only: boolean;
+}
+/** Wire form of a ReadOnly policy. */
+export interface ReadOnlyPolicyJson {
+  type: 'read_only';
+  network_access: boolean;
+  network_allowlist: NetworkAllowlistEntryJson[];
+}
+/** Wire form of a WorkspaceWrite policy. */
+export interface WorkspaceWritePolicyJson {
+  type: 'workspace_write';
+  writable_roots: WritableRootJson[];
+  network_access: boolean;
+  network_allowlist: NetworkAllowlistEntryJson[];
+  sensitive_paths: SensitivePathJson[] | null;
+  resource_limits: ResourceLimitsJson;
+  seccomp_profile: SeccompProfileJson;
+  exclude_tmpdir_env_var: boolean;
+  exclude_slash_tmp: boolean;
+}
+/** Wire form of a DangerFullAccess policy. */
+export interface DangerFullAccessPolicyJson {
+  type: 'danger_full_access';
+}
+/** Wire form of an ExternalSandbox policy. */
+export interface ExternalSandboxPolicyJson {
+  type: 'external_sandbox';
+  description: string;
+}
+/** A policy in the reference wire format, fully explicit (what `toJSON()` returns). */
+export type SandboxPolicyJson = ReadOnlyPolicyJson | WorkspaceWritePolicyJson | DangerFullAccessPolicyJson | ExternalSandboxPolicyJson;
+
+/** The wire `type` tag of each variant. */
+export const WIRE_TYPES: Readonly<Record<SandboxPolicyKind, SandboxPolicyJson['type']>> = Object.freeze({
+  ReadOnly: 'read_only',
+  WorkspaceWrite: 'workspace_write',
+  DangerFullAccess: 'danger_full_access',
+  ExternalSandbox: 'external_sandbox',
+});
+
+// ---------------------------------------------------------------------------------------------
+// Schemas
+
+const MSG = {
+  string: 'must be a string',
+  boolean: 'must be a boolean',
+  array: 'must be an array',
+  object: 'must be an object',
+  port: 'must be an integer from 0 to 65535',
+  limit: 'must be a non-negative integer',
+  protocol: 'must be "tcp" or "udp"',
+};
+
+// Zod reports a missing key as a type error on `undefined`; say "required" instead.
+const typed = (message: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? 'required' : message) });
+
+function refined(check: (s: string) => string | undefined) {
+  return z.string(typed(MSG.string)).superRefine((s, ctx) => {
+    const problem = check(s);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+function absolutePathProblem(p: string): string | undefined {
+  if (p.length === 0) return 'must not be empty';
+  if (p.includes('\0')) return 'must not contain NUL bytes';
+  if (!p.startsWith('/')) return 'must be an absolute path';
+  return undefined;
+}
+
+function sensitivePathProblem(p: string): string | undefined {
+  if (p.length === 0) return 'must not be empty';
+  if (p.includes('\0')) return 'must not contain NUL bytes';
+  if (!p.startsWith('/') && !isHomeRelative(p)) return 'must be an absolute path or start with ~/';
+  return undefined;
+}
+
+const DEFAULT_LIMITS_JSON: ResourceLimitsJson = { max_memory_mb: 0, max_pids: 0, max_disk_mb: 0, cpu_time_secs: 0, timeout_secs: 300 };
+const strictSeccompJson = (): SeccompProfileJson => ({
+  blocked_syscalls: [...DEFAULT_BLOCKED_SYSCALLS],
+  allow_namespaces: false,
+  allow_network_sockets: false,
+  log_only: false,
+});
+
+function buildSchemas(strict: boolean) {
+  const object = <T extends z.ZodRawShape>(shape: T) =>
+    strict ? z.strictObject(shape, typed(MSG.object)) : z.object(shape, typed(MSG.object));
+  const bool = () => z.boolean(typed(MSG.boolean));
+  const limit = (dflt: number) => z.number(typed(MSG.limit)).int(MSG.limit).min(0, MSG.limit).max(Number.MAX_SAFE_INTEGER, MSG.limit).default(dflt);
+
+  const entry = object({
+    domain: refined(domainPatternProblem),
+    port: z.number(typed(MSG.port)).int(MSG.port).min(0, MSG.port).max(65535, MSG.port).default(443),
+    protocol: z.enum(['tcp', 'udp'], typed(MSG.protocol)).default('tcp'),
+  });
+  const allowlist = z.array(entry, typed(MSG.array)).default(() => []);
+  const sensitivePath = object({
+    path: refined(sensitivePathProblem),
+    block_read: bool().default(true),
+    block_write: bool().default(true),
+  });
+  // Absent fields inside resource_limits take the default limits' values (lenient, like the
+  // whole-policy defaults); an explicit null is refused, as serde would.
+  const limits = object({
+    max_memory_mb: limit(DEFAULT_LIMITS_JSON.max_memory_mb),
+    max_pids: limit(DEFAULT_LIMITS_JSON.max_pids),
+    max_disk_mb: limit(DEFAULT_LIMITS_JSON.max_disk_mb),
+    cpu_time_secs: limit(DEFAULT_LIMITS_JSON.cpu_time_secs),
+    timeout_secs: limit(DEFAULT_LIMITS_JSON.timeout_secs),
+  });
+  const seccomp = object({
+    blocked_syscalls: z.array(refined(syscallNameProblem), typed(MSG.array)).default(() => [...DEFAULT_BLOCKED_SYSCALLS]),
+    allow_namespaces: bool().default(false),
+    allow_network_sockets: bool().default(false),
+    log_only: bool().default(false),
+  });
+  const policies = {
+    read_only: object({
+      type: z.literal('read_only'),
+      network_access: bool().default(false),
+      network_allowlist: allowlist,
+    }),
+    workspace_write: object({
+      type: z.literal('workspace_write'),
+      writable_roots: z.array(object({ root: refined(absolutePathProblem) }), typed(MSG.array)),
+      network_access: bool().default(false),
+      network_allowlist: allowlist,
+      sensitive_paths: z.array(sensitivePath, typed('must be an array or null')).nullable().default(null),
+      resource_limits: limits.default(() => ({ ...DEFAULT_LIMITS_JSON })),
+      seccomp_profile: seccomp.default(strictSeccompJson),
+      exclude_tmpdir_env_var: bool().default(false),
+      exclude_slash_tmp: bool().default(false),
+    }),
+    danger_full_access: object({ type: z.literal('danger_full_access') }),
+    external_sandbox: object({
+      type: z.literal('external_sandbox'),
+      description: z.string(typed(MSG.string)),
+    }),
+  };
+  return { entry, sensitivePath, limits, seccomp, policies };
+}
+
+const STRICT = buildSchemas(true);
+const LOOSE = buildSchemas(false);
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+function pathOf(base: string, segments: readonly PropertyKey[]): string {
+  let out = base;
+  for (const key of segments) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+function issuesOf(error: z.ZodError, base = ''): PolicyIssue[] {
+  const out: PolicyIssue[] = [];
+  for (const issue of error.issues) {
+    const at = pathOf(base, issue.path);
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: pathOf(at, [key]), message: 'unknown key' });
+    } else {
+      out.push({ path: at, message: issue.message });
+    }
+  }
+  return out;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  return Array.isArray(value) ? "an array" : `a ${typeof value}`;
+}
+
+/** True for a non-null, non-array object. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// Validation must never surface a raw TypeError (a throwing getter or Proxy in the input, say).
+function safely<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof PolicyError) throw error;
+    throw new PolicyError([{ path: '', message: `could not be read (${error instanceof Error ? error.message : String(error)})` }]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+
+/** Validates a wire-format policy object and fills every default; throws PolicyError. */
+export function parseWire(input: unknown, strict = true): SandboxPolicyJson {
+  return safely(() => {
+    if (!isRecord(input)) throw new PolicyError([{ path: '', message: `a policy must be a JSON object, got ${describe(input)}` }]);
+    const type = input['type'];
+    if (type === undefined) throw new PolicyError([{ path: 'type', message: 'required' }]);
+    const schemas = strict ? STRICT.policies : LOOSE.policies;
+    if (typeof type !== 'string' || !Object.hasOwn(schemas, type)) {
+      throw new PolicyError([
+        { path: 'type', message: `unknown policy type ${describe(type)} (expected read_only, workspace_write, danger_full_access or external_sandbox)` },
+      ]);
+    }
+    const result = schemas[type as keyof typeof schemas].safeParse(input);
+    if (!result.success) throw new PolicyError(issuesOf(result.error));
+    return result.data as SandboxPolicyJson;
+  });
+}
+
+/** Parses policy JSON text; bad JSON gives a PolicyError. */
+export function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new PolicyError([{ path: '', message: `not valid JSON (${error instanceof Error ? error.message : String(error)})` }]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// camelCase (TS) <-> snake_case (wire)
+
+const SENSITIVE_KEYS = { path: 'path', blockRead: 'block_read', blockWrite: 'block_write' } as const;
+const LIMIT_KEYS = {
+  maxMemoryMb: 'max_memory_mb',
+  maxPids: 'max_pids',
+  maxDiskMb: 'max_disk_mb',
+  cpuTimeSecs: 'cpu_time_secs',
+  timeoutSecs: 'timeout_secs',
+} as const;
+const SECCOMP_KEYS = {
+  blockedSyscalls: 'blocked_syscalls',
+  allowNamespaces: 'allow_namespaces',
+  allowNetworkSockets: 'allow_network_sockets',
+  logOnly: 'log_only',
+} as const;
+
+/**
+ * Renames the camelCase keys of a constructor argument to their wire names. Other keys pass
+ * through so strict validation reports them; a wire name used from TS (`block_read`) is
+ * reported too, rather than silently accepted or silently ignored.
+ */
+function toWireKeys(input: unknown, keys: Readonly<Record<string, string>>, at: string, issues: PolicyIssue[]): unknown {
+  if (!isRecord(input)) return input;
+  const wireOnly = new Map(Object.entries(keys).filter(([camel, wire]) => camel !== wire).map(([camel, wire]) => [wire, camel]));
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    const camel = wireOnly.get(key);
+    if (camel !== undefined) issues.push({ path: pathOf(at, [key]), message: `unknown key (use ${camel})` });
+    else out[Object.hasOwn(keys, key) ? (keys[key] as string) : key] = value;
+  }
+  return out;
+}
+
+const mapArray = (input: unknown, fn: (item: unknown, index: number) => unknown): unknown =>
+  Array.isArray(input) ? input.map((item, index) => fn(item, index)) : input;
+
+/** Arguments of the WorkspaceWrite constructors, as TS callers give them (unchecked). */
+export interface WorkspaceWriteArgs {
+  roots: unknown;
+  allowlist?: unknown;
+  networkAccess?: boolean;
+  sensitivePaths?: unknown;
+  limits?: unknown;
+  seccomp?: unknown;
+}
+
+/** Wire form of constructor arguments; `issues` collects key problems found while renaming. */
+export function workspaceWriteWire(args: WorkspaceWriteArgs, issues: PolicyIssue[]): Record<string, unknown> {
+  const allowlist = args.allowlist ?? [];
+  return {
+    type: 'workspace_write',
+    writable_roots: mapArray(args.roots, (r) => (isRecord(r) ? r : { root: r })),
+    network_access: args.networkAccess ?? (Array.isArray(allowlist) && allowlist.length > 0),
+    network_allowlist: allowlist,
+    sensitive_paths:
+      args.sensitivePaths === undefined || args.sensitivePaths === null
+        ? null
+        : mapArray(args.sensitivePaths, (sp, i) => toWireKeys(sp, SENSITIVE_KEYS, `sensitive_paths[${i}]`, issues)),
+    resource_limits: args.limits === undefined ? { ...DEFAULT_LIMITS_JSON } : toWireKeys(args.limits, LIMIT_KEYS, 'resource_limits', issues),
+    seccomp_profile: args.seccomp === undefined ? strictSeccompJson() : toWireKeys(args.seccomp, SECCOMP_KEYS, 'seccomp_profile', issues),
+    exclude_tmpdir_env_var: true,
+    exclude_slash_tmp: true,
+  };
+}
+
+/** Validates constructor input already in wire shape, adding `issues` found while renaming. */
+export function parseConstructed(wire: Record<string, unknown>, issues: readonly PolicyIssue[] = []): SandboxPolicyJson {
+  let parsed: SandboxPolicyJson;
+  try {
+    parsed = parseWire(wire, true);
+  } catch (error) {
+    if (error instanceof PolicyError && issues.length > 0) throw new PolicyError([...issues, ...error.issues]);
+    throw error;
+  }
+  if (issues.length > 0) throw new PolicyError(issues);
+  return parsed;
+}
+
+/** Validates one component (allowlist entry or sensitive path) given in TS shape; returns it in TS shape. */
+export function validateComponent(kind: 'networkAllowlistEntry' | 'sensitivePath', input: Record<string, unknown>): unknown {
+  return safely(() => {
+    const issues: PolicyIssue[] = [];
+    const wire = kind === 'sensitivePath' ? toWireKeys(input, SENSITIVE_KEYS, '', issues) : input;
+    const schema = kind === 'sensitivePath' ? STRICT.sensitivePath : STRICT.entry;
+    const result = schema.safeParse(wire);
+    if (!result.success) issues.push(...issuesOf(result.error));
+    if (issues.length > 0 || !result.success) throw new PolicyError(issues);
+    return kind === 'sensitivePath' ? sensitivePathFromJson(result.data as SensitivePathJson) : entryFromJson(result.data as NetworkAllowlistEntryJson);
+  });
+}
+
+/** Wire entry → TS entry (frozen). */
+export const entryFromJson = (e: NetworkAllowlistEntryJson): NetworkAllowlistEntry =>
+  Object.freeze({ domain: e.domain, port: e.port, protocol: e.protocol });
+/** Wire sensitive path → TS (frozen). */
+export const sensitivePathFromJson = (s: SensitivePathJson): SensitivePath =>
+  Object.freeze({ path: s.path, blockRead: s.block_read, blockWrite: s.block_write });
+/** Wire limits → TS (frozen). */
+export const limitsFromJson = (l: ResourceLimitsJson): ResourceLimits =>
+  Object.freeze({ maxMemoryMb: l.max_memory_mb, maxPids: l.max_pids, maxDiskMb: l.max_disk_mb, cpuTimeSecs: l.cpu_time_secs, timeoutSecs: l.timeout_secs });
+/** Wire seccomp profile → TS (frozen). */
+export const seccompFromJson = (s: SeccompProfileJson): SeccompProfile =>
+  Object.freeze({
+    blockedSyscalls: Object.freeze([...s.blocked_syscalls]),
+    allowNamespaces: s.allow_namespaces,
+    allowNetworkSockets: s.allow_network_sockets,
+    logOnly: s.log_only,
+  });
+/** Wire root → TS (frozen). */
+export const rootFromJson = (r: WritableRootJson): WritableRoot => Object.freeze({ root: r.root });
+
+/** TS entry → wire. */
+export const entryToJson = (e: NetworkAllowlistEntry): NetworkAllowlistEntryJson => ({ domain: e.domain, port: e.port, protocol: e.protocol });
+/** TS sensitive path → wire. */
+export const sensitivePathToJson = (s: SensitivePath): SensitivePathJson => ({ path: s.path, block_read: s.blockRead, block_write: s.blockWrite });
+/** TS limits → wire. */
+export const limitsToJson = (l: ResourceLimits): ResourceLimitsJson => ({
+  max_memory_mb: l.maxMemoryMb,
+  max_pids: l.maxPids,
+  max_disk_mb: l.maxDiskMb,
+  cpu_time_secs: l.cpuTimeSecs,
+  timeout_secs: l.timeoutSecs,
+});
+/** TS seccomp profile → wire. */
+export const seccompToJson = (s: SeccompProfile): SeccompProfileJson => ({
+  blocked_syscalls: [...s.blockedSyscalls],
+  allow_namespaces: s.allowNamespaces,
+  allow_network_sockets: s.allowNetworkSockets,
+  log_only: s.logOnly,
+});
