@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PolicyError } from '../errors.js';
 import { native, type NativeKernelProbe } from '../native.js';
+import { WRITE_PROTECTED_DIRS, type SandboxPolicy } from '../policy/index.js';
 import {
   DEVICE_RIGHTS,
   LANDLOCK_ACCESS_FS,
@@ -34,22 +35,8 @@ import { isWithin, planRules, type Special } from './rules.js';
 export * from './access.js';
 export { isWithin } from './rules.js';
 
-/**
- * What the planner needs from a policy (the SandboxPolicy of src/policy provides all of it).
- * Declared structurally so the planner can be unit-tested with plain objects.
- */
-export interface FilesystemPolicy {
-  readonly kind: 'ReadOnly' | 'WorkspaceWrite' | 'DangerFullAccess' | 'ExternalSandbox';
-  getWritableRootsWithCwd(cwd: string): { root: string }[];
-  sensitivePaths(): { path: string; blockRead: boolean; blockWrite: boolean }[];
-  sensitivePathsForExecution(cwd: string): { path: string; blockRead: boolean; blockWrite: boolean }[];
-  isPathReadable(p: string): boolean;
-  isPathWritable(p: string, cwd: string): boolean;
-  toJSON(): unknown;
-}
-
 export interface FilesystemPlanInput {
-  policy: FilesystemPolicy;
+  policy: SandboxPolicy;
   /** Absolute working directory of the child (a writable root under WorkspaceWrite). */
   cwd: string;
   /** From native().probeKernel(), cached by the caller. */
@@ -115,7 +102,6 @@ export interface FilesystemPlan {
 }
 
 const F = LANDLOCK_ACCESS_FS;
-const PROTECTED_NAMES = ['.git', '.codex', '.agents', '.vtcode'];
 const DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/tty'];
 
 interface Stamp {
@@ -213,7 +199,7 @@ interface Entry {
 
 function canonicalRoots(input: FilesystemPlanInput, stamps: Stamp[]): { roots: string[]; skipped: string[] } {
   const explicit = new Set<string>();
-  const json = input.policy.toJSON() as { writable_roots?: { root: string }[] } | null;
+  const json = input.policy.toJSON() as { writable_roots?: { root: string }[] };
   for (const r of json?.writable_roots ?? []) explicit.add(r.root);
   const implicit = new Set<string>(['/tmp']);
   if (process.env.TMPDIR) implicit.add(process.env.TMPDIR);
@@ -252,7 +238,7 @@ function collectEntries(input: FilesystemPlanInput, roots: string[]): Entry[] {
   for (const s of input.policy.sensitivePathsForExecution(input.cwd)) {
     if (!s.blockRead && !s.blockWrite) continue;
     const resolved = resolveGuarded(s.path, roots);
-    const metadata = !sensitive.has(s.path) && PROTECTED_NAMES.some((n) => s.path.endsWith(`/${n}`));
+    const metadata = !sensitive.has(s.path) && WRITE_PROTECTED_DIRS.some((n: string) => s.path.endsWith(`/${n}`));
     const underRoot = roots.some((r) => isWithin(resolved.canonical, r));
     const prev = byCanonical.get(resolved.canonical);
     if (prev) {
