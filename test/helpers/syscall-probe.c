@@ -1,13 +1,18 @@
 // syscall-probe: attempts one operation and prints "OK" or the errno name (EPERM, ENOSYS...).
 // A seccomp KILL shows up as death by SIGSYS instead. Used by test/seccomp: run unsandboxed as
 // the control, and inside cordon's sandbox for the denial.
-//   syscall-probe <op> [file]
+//   syscall-probe [--filter <prog.bpf>] <op> [file]
+// --filter installs a struct sock_filter[] file first (no_new_privs, then
+// seccomp(SECCOMP_SET_MODE_FILTER)), so the seccomp tests can run a compiled program in the
+// real kernel without the spawn engine. A refused install prints FILTER-<errno>, exit 3.
 // Built by test/helpers/build-helpers.ts with `cc -O2 -no-pie`: int 0x80 truncates pointers to
 // 32 bits, so the i386 socketcall argument block lives in MAP_32BIT memory.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/perf_event.h>
+#include <linux/seccomp.h>
 #include <linux/sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,7 +89,31 @@ static long int80(long nr, long a, long b, long c) {
 }
 #endif
 
+static int install_filter(const char *path) {
+  static struct sock_filter insns[4096];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, insns, sizeof insns);
+  close(fd);
+  if (n <= 0 || n % (ssize_t)sizeof insns[0]) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct sock_fprog prog = {.len = (unsigned short)(n / sizeof insns[0]), .filter = insns};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 3 && !strcmp(argv[1], "--filter")) {
+    if (install_filter(argv[2]) != 0) {
+      const char *name = strerrorname_np(errno);
+      printf("FILTER-%s\n", name ? name : "EUNKNOWN");
+      return 3;
+    }
+    argv += 2;
+    argc -= 2;
+  }
   if (argc < 2) {
     fprintf(stderr, "usage: syscall-probe <op> [file]\n");
     return 2;
@@ -119,6 +148,11 @@ int main(int argc, char **argv) {
     return report(reap(syscall(SYS_clone3, &args, sizeof args)));
   }
   if (!strcmp(op, "fork")) return report(reap(fork()));
+  // exec <path> [args...]: run a real program under the filter (node, python, sh).
+  if (!strcmp(op, "exec") && file) {
+    execv(file, argv + 2);
+    return report(-1);
+  }
   if (!strcmp(op, "bpf")) {
     // BPF_MAP_CREATE (0) of a 1-entry array map: the cheapest bpf() that does something.
     uint32_t attr[16];
