@@ -197,13 +197,17 @@ function pathOf(base: string, segments: readonly PropertyKey[]): string {
 
 function issuesOf(error: z.ZodError, base = ''): PolicyIssue[] {
   const out: PolicyIssue[] = [];
+  const seen = new Set<string>();
+  const add = (path: string, message: string) => {
+    // One value can fail several checks with the same message (2**53: not an int, too big).
+    const key = `${path}\0${message}`;
+    if (!seen.has(key)) out.push({ path, message });
+    seen.add(key);
+  };
   for (const issue of error.issues) {
     const at = pathOf(base, issue.path);
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: pathOf(at, [key]), message: 'unknown key' });
-    } else {
-      out.push({ path: at, message: issue.message });
-    }
+    if (issue.code === 'unrecognized_keys') for (const key of issue.keys) add(pathOf(at, [key]), 'unknown key');
+    else add(at, issue.message);
   }
   return out;
 }
