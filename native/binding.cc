@@ -4,7 +4,17 @@
 #include <napi.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <string>
+#include <unordered_map>
 
 #include "bpf.h"
 #include "landlock.h"
@@ -314,6 +324,320 @@ Napi::Value CompileSeccompProgram(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------------------------------------
 // spawn (spawn.h) -- BEGIN spawn region
+// Children are handles on the event loop: a uv_poll on the pidfd wakes us when the child
+// exits, then waitid(P_PIDFD) reaps exactly that child (never waitpid(-1): Node's own
+// child_process must keep its statuses). No SIGCHLD handler, no timer.
+
+struct ChildHandle;
+
+struct SpawnState {
+  std::unordered_map<int32_t, ChildHandle*> children;
+  int32_t nextId = 1;
+  int devNull = -1;
+  uv_loop_t* loop = nullptr;
+  napi_env env = nullptr;
+};
+
+struct ChildHandle {
+  uv_poll_t poll;
+  int32_t id = 0;
+  pid_t pid = -1;
+  int pidfd = -1;
+  SpawnState* state = nullptr;
+  Napi::FunctionReference onExit;
+};
+
+void KillAndForgetChildren(void* arg) {
+  // Env teardown (host exit or worker termination): no sandboxed child outlives its host.
+  SpawnState* state = static_cast<SpawnState*>(arg);
+  for (auto& entry : state->children) {
+    ChildHandle* child = entry.second;
+    syscall(SYS_pidfd_send_signal, child->pidfd, SIGKILL, nullptr, 0);
+    kill(-child->pid, SIGKILL);
+    uv_poll_stop(&child->poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&child->poll), [](uv_handle_t* h) {
+      ChildHandle* c = static_cast<ChildHandle*>(h->data);
+      siginfo_t info;
+      waitid(P_PID, c->pid, &info, WEXITED | WNOHANG);
+      close(c->pidfd);
+      c->onExit.Reset();
+      delete c;
+    });
+  }
+  state->children.clear();
+}
+
+SpawnState* GetSpawnState(Napi::Env env) {
+  SpawnState* state = env.GetInstanceData<SpawnState>();
+  if (state == nullptr) {
+    state = new SpawnState();
+    state->env = env;
+    napi_get_uv_event_loop(env, &state->loop);
+    env.SetInstanceData(state);
+    napi_add_env_cleanup_hook(env, KillAndForgetChildren, state);
+  }
+  return state;
+}
+
+void OnChildClosed(uv_handle_t* handle) {
+  ChildHandle* child = static_cast<ChildHandle*>(handle->data);
+  close(child->pidfd);
+  delete child;
+}
+
+void OnChildReadable(uv_poll_t* poll, int /*status*/, int /*events*/) {
+  ChildHandle* child = static_cast<ChildHandle*>(poll->data);
+  siginfo_t info;
+  struct rusage usage;
+  memset(&info, 0, sizeof info);
+  memset(&usage, 0, sizeof usage);
+  long r;
+  do {
+    r = syscall(SYS_waitid, P_PIDFD, child->pidfd, &info, WEXITED | WNOHANG, &usage);
+  } while (r < 0 && errno == EINTR);
+  if (r == 0 && info.si_pid == 0) return;  // spurious wakeup: not exited yet
+
+  uv_poll_stop(poll);
+  child->state->children.erase(child->id);
+  Napi::Env env(child->state->env);
+  Napi::HandleScope scope(env);
+  Napi::Value code = env.Null();
+  Napi::Value signal = env.Null();
+  if (r == 0 && info.si_code == CLD_EXITED) {
+    code = Napi::Number::New(env, info.si_status);
+  } else if (r == 0) {
+    signal = Napi::Number::New(env, info.si_status);
+  }
+  Napi::Object ru = Napi::Object::New(env);
+  ru.Set("userCPUTime", Napi::Number::New(env, usage.ru_utime.tv_sec * 1e6 + usage.ru_utime.tv_usec));
+  ru.Set("systemCPUTime", Napi::Number::New(env, usage.ru_stime.tv_sec * 1e6 + usage.ru_stime.tv_usec));
+  ru.Set("maxRSS", Napi::Number::New(env, usage.ru_maxrss));
+  Napi::FunctionReference callback = std::move(child->onExit);
+  uv_close(reinterpret_cast<uv_handle_t*>(poll), OnChildClosed);
+  callback.MakeCallback(env.Global(), {code, signal, ru});
+}
+
+bool GetInt(Napi::Object o, const char* key, int64_t* out) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) return false;
+  *out = v.As<Napi::Number>().Int64Value();
+  return true;
+}
+
+bool GetStrings(Napi::Value v, std::vector<std::string>* out) {
+  if (!v.IsArray()) return false;
+  Napi::Array a = v.As<Napi::Array>();
+  out->reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value s = a.Get(i);
+    if (!s.IsString()) return false;
+    out->push_back(s.As<Napi::String>().Utf8Value());
+  }
+  return true;
+}
+
+// Reads the plan object built by src/spawn.ts. Shape errors are programming errors of our
+// own TS layer, reported uniformly.
+bool ReadPlan(Napi::Env env, Napi::Object o, cordon::SpawnPlan* plan, std::string* error) {
+  if (!o.Get("file").IsString()) { *error = "plan.file"; return false; }
+  plan->file = o.Get("file").As<Napi::String>().Utf8Value();
+  if (!GetStrings(o.Get("argv"), &plan->argv)) { *error = "plan.argv"; return false; }
+  if (!GetStrings(o.Get("envp"), &plan->envp)) { *error = "plan.envp"; return false; }
+  if (o.Get("cwd").IsString()) plan->cwd = o.Get("cwd").As<Napi::String>().Utf8Value();
+  plan->newSession = o.Get("newSession").ToBoolean();
+  plan->dieWithParent = o.Get("dieWithParent").ToBoolean();
+  plan->noNewPrivs = o.Get("noNewPrivs").ToBoolean();
+  plan->dropCapabilities = o.Get("dropCapabilities").ToBoolean();
+  plan->writeIdMaps = o.Get("writeIdMaps").ToBoolean();
+  plan->loopbackUp = o.Get("loopbackUp").ToBoolean();
+  int64_t n;
+  if (GetInt(o, "capLastCap", &n)) plan->capLastCap = static_cast<int>(n);
+  if (GetInt(o, "namespaceFlags", &n)) plan->namespaceFlags = static_cast<int>(n);
+  Napi::Value cgroupFds = o.Get("cgroupProcsFds");
+  if (cgroupFds.IsArray()) {
+    Napi::Array a = cgroupFds.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      if (!a.Get(i).IsNumber()) { *error = "plan.cgroupProcsFds"; return false; }
+      plan->cgroupProcsFds.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+    }
+  }
+  if (GetInt(o, "landlockRulesetFd", &n)) plan->landlockRulesetFd = static_cast<int>(n);
+  if (GetInt(o, "landlockFlags", &n)) plan->landlockFlags = static_cast<uint32_t>(n);
+  if (GetInt(o, "seccompFlags", &n)) plan->seccompFlags = static_cast<uint32_t>(n);
+  plan->uid = getuid();
+  plan->gid = getgid();
+  Napi::Value rl = o.Get("rlimits");
+  if (rl.IsArray()) {
+    Napi::Array a = rl.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value e = a.Get(i);
+      if (!e.IsArray()) { *error = "plan.rlimits"; return false; }
+      Napi::Array t = e.As<Napi::Array>();
+      // Infinity (RLIM_INFINITY) arrives as a non-finite double.
+      auto limit = [](Napi::Value v) -> rlim_t {
+        double d = v.As<Napi::Number>().DoubleValue();
+        return d >= 1.8e19 || d != d ? RLIM_INFINITY : static_cast<rlim_t>(d);
+      };
+      if (!t.Get(0u).IsNumber() || !t.Get(1u).IsNumber() || !t.Get(2u).IsNumber()) { *error = "plan.rlimits"; return false; }
+      plan->rlimits.push_back({t.Get(0u).As<Napi::Number>().Int32Value(), limit(t.Get(1u)), limit(t.Get(2u))});
+    }
+  }
+  Napi::Value mounts = o.Get("mounts");
+  if (mounts.IsArray()) {
+    Napi::Array a = mounts.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      if (!a.Get(i).IsObject()) { *error = "plan.mounts"; return false; }
+      Napi::Object m = a.Get(i).As<Napi::Object>();
+      cordon::MountOp op;
+      int64_t kind = 0, flags = 0;
+      if (!GetInt(m, "kind", &kind) || !m.Get("target").IsString()) { *error = "plan.mounts"; return false; }
+      op.kind = static_cast<cordon::MountOp::Kind>(kind);
+      op.target = m.Get("target").As<Napi::String>().Utf8Value();
+      if (m.Get("source").IsString()) op.source = m.Get("source").As<Napi::String>().Utf8Value();
+      if (GetInt(m, "preservedFlags", &flags)) op.preservedFlags = static_cast<unsigned long>(flags);
+      plan->mounts.push_back(std::move(op));
+    }
+  }
+  Napi::Value program = o.Get("seccompProgram");
+  if (program.IsBuffer()) {
+    Napi::Buffer<uint8_t> b = program.As<Napi::Buffer<uint8_t>>();
+    plan->seccompProgram.assign(b.Data(), b.Data() + b.Length());
+  }
+  (void)env;
+  return true;
+}
+
+// spawn(plan, stdio: Array<'pipe'|'ignore'|number>, onExit) -> { id, pid, stdio: [fd|-1 x3] }
+Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsArray() || !info[2].IsFunction()) {
+    return ThrowType(env, "spawn(plan, stdio, onExit): bad arguments");
+  }
+  SpawnState* state = GetSpawnState(env);
+  cordon::SpawnPlan plan;
+  std::string bad;
+  if (!ReadPlan(env, info[0].As<Napi::Object>(), &plan, &bad)) return ThrowType(env, "invalid " + bad);
+
+  Napi::Array stdio = info[1].As<Napi::Array>();
+  int parentEnd[3] = {-1, -1, -1};
+  int createdChildEnd[3] = {-1, -1, -1};
+  auto closeAll = [&]() {
+    for (int i = 0; i < 3; i++) {
+      if (parentEnd[i] >= 0) close(parentEnd[i]);
+      if (createdChildEnd[i] >= 0) close(createdChildEnd[i]);
+    }
+  };
+  for (uint32_t i = 0; i < 3; i++) {
+    Napi::Value spec = stdio.Get(i);
+    if (spec.IsNumber()) {
+      plan.stdio[i] = spec.As<Napi::Number>().Int32Value();
+    } else if (spec.IsString() && spec.As<Napi::String>().Utf8Value() == "ignore") {
+      if (state->devNull < 0) state->devNull = open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (state->devNull < 0) { int err = errno; closeAll(); return ThrowErrno(env, err, "open /dev/null"); }
+      plan.stdio[i] = state->devNull;
+    } else if (spec.IsString() && spec.As<Napi::String>().Utf8Value() == "pipe") {
+      int p[2];
+      // CLOEXEC on both ends: the child's end becomes fd i through dup2 (which clears the
+      // flag on the copy), and neither end leaks into other children.
+      if (pipe2(p, O_CLOEXEC) != 0) { int err = errno; closeAll(); return ThrowErrno(env, err, "pipe2"); }
+      parentEnd[i] = i == 0 ? p[1] : p[0];
+      createdChildEnd[i] = i == 0 ? p[0] : p[1];
+      plan.stdio[i] = createdChildEnd[i];
+    } else {
+      closeAll();
+      return ThrowType(env, "invalid stdio[" + std::to_string(i) + "]");
+    }
+  }
+
+  cordon::SpawnResult result;
+  int rc = cordon::Spawn(plan, &result);
+  for (int i = 0; i < 3; i++) {
+    if (createdChildEnd[i] >= 0) close(createdChildEnd[i]);
+    createdChildEnd[i] = -1;
+  }
+  if (rc < 0) {
+    closeAll();
+    return ThrowErrno(env, -rc, "clone");
+  }
+  if (result.failedStep != 0) {
+    closeAll();
+    Napi::Error e = Napi::Error::New(env, std::string("sandbox setup failed at ") +
+                                              cordon::ChildStepName(result.failedStep) + ": " +
+                                              strerror(result.childErrno));
+    e.Set("code", Napi::String::New(env, "ERR_CORDON_CHILD_SETUP"));
+    e.Set("step", Napi::String::New(env, cordon::ChildStepName(result.failedStep)));
+    e.Set("errno", Napi::Number::New(env, -result.childErrno));
+    e.Set("errnoCode", Napi::String::New(env, cordon::ErrnoName(result.childErrno)));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  ChildHandle* child = new ChildHandle();
+  child->id = state->nextId++;
+  child->pid = result.pid;
+  child->pidfd = result.pidfd;
+  child->state = state;
+  child->onExit = Napi::Persistent(info[2].As<Napi::Function>());
+  child->poll.data = child;
+  int uvErr = uv_poll_init(state->loop, &child->poll, child->pidfd);
+  if (uvErr == 0) uvErr = uv_poll_start(&child->poll, UV_READABLE, OnChildReadable);
+  if (uvErr != 0) {
+    // Cannot watch it: do not leave an unreaped child behind.
+    syscall(SYS_pidfd_send_signal, child->pidfd, SIGKILL, nullptr, 0);
+    kill(-child->pid, SIGKILL);
+    siginfo_t si;
+    waitid(P_PID, child->pid, &si, WEXITED);
+    closeAll();
+    if (uv_is_active(reinterpret_cast<uv_handle_t*>(&child->poll)) || uvErr != UV_EINVAL) {
+      uv_close(reinterpret_cast<uv_handle_t*>(&child->poll), OnChildClosed);
+    } else {
+      close(child->pidfd);
+      delete child;
+    }
+    Napi::Error::New(env, std::string("uv_poll on pidfd failed: ") + uv_strerror(uvErr)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  state->children[child->id] = child;
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("id", child->id);
+  out.Set("pid", child->pid);
+  Napi::Array fds = Napi::Array::New(env, 3);
+  for (uint32_t i = 0; i < 3; i++) fds.Set(i, parentEnd[i]);
+  out.Set("stdio", fds);
+  return out;
+}
+
+// signalChild(id, signal) -> 0 | -errno. pidfd_send_signal cannot hit a recycled pid.
+Napi::Value SignalChild(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) return ThrowType(env, "signalChild(id, signal)");
+  SpawnState* state = GetSpawnState(env);
+  auto it = state->children.find(info[0].As<Napi::Number>().Int32Value());
+  if (it == state->children.end()) return Napi::Number::New(env, -ESRCH);
+  long r = syscall(SYS_pidfd_send_signal, it->second->pidfd, info[1].As<Napi::Number>().Int32Value(), nullptr, 0);
+  return Napi::Number::New(env, r == 0 ? 0 : -errno);
+}
+
+// refChild(id, ref): whether a running child keeps the event loop alive.
+Napi::Value RefChild(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber()) return ThrowType(env, "refChild(id, ref)");
+  SpawnState* state = GetSpawnState(env);
+  auto it = state->children.find(info[0].As<Napi::Number>().Int32Value());
+  if (it != state->children.end()) {
+    uv_handle_t* h = reinterpret_cast<uv_handle_t*>(&it->second->poll);
+    if (info[1].ToBoolean()) uv_ref(h); else uv_unref(h);
+  }
+  return env.Undefined();
+}
+
+// closeFd(fd): release a descriptor the TS layer owns (cgroup.procs, cached rulesets).
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return ThrowType(env, "closeFd(fd)");
+  return Napi::Number::New(env, close(info[0].As<Napi::Number>().Int32Value()) == 0 ? 0 : -errno);
+}
 // -- END spawn region
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -323,6 +647,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // seccomp exports:
   exports.Set("compileSeccompProgram", Napi::Function::New(env, CompileSeccompProgram, "compileSeccompProgram"));
   // spawn exports:
+  exports.Set("spawn", Napi::Function::New(env, SpawnChild, "spawn"));
+  exports.Set("signalChild", Napi::Function::New(env, SignalChild, "signalChild"));
+  exports.Set("refChild", Napi::Function::New(env, RefChild, "refChild"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   return exports;
 }
 

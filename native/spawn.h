@@ -77,7 +77,9 @@ struct SpawnPlan {
   gid_t gid = 0;
   std::vector<MountOp> mounts;
   bool loopbackUp = false;          // with CLONE_NEWNET: bring lo up
-  int cgroupProcsFd = -1;           // open cgroup.procs of the child's cgroup: the child writes "0"
+  // Open cgroup.procs files (one per hierarchy: v2, or v1 memory + pids): the child writes
+  // "0" to each, joining before anything can fork.
+  std::vector<int> cgroupProcsFds;
   int landlockRulesetFd = -1;       // landlock_restrict_self(fd, landlockFlags) when >= 0
   uint32_t landlockFlags = 0;
   std::vector<uint8_t> seccompProgram;  // struct sock_filter[]; empty = no filter

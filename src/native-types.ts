@@ -37,5 +37,59 @@ export interface NativeBinding {
   landlock: { createRuleset(spec: { handledAccessFs: number; handledAccessNet?: number; scoped?: number; pathRules: { path: string; access: number }[]; netRules?: { port: number; access: number }[] }): number; closeRuleset(fd: number): void; abiVersion(): number; mountFlags(path: string): number };
   // seccomp: rule data -> struct sock_filter[] bytes (native/bpf.h); throws EINVAL/E2BIG with the reason
   compileSeccompProgram(spec: import('./seccomp/spec.js').NativeSeccompSpec): Buffer;
-  // spawn: (declared by the spawn work)
+  // spawn:
+  spawn(plan: NativeSpawnPlan, stdio: NativeStdio[], onExit: NativeExitCallback): NativeSpawned;
+  signalChild(id: number, signal: number): number;
+  refChild(id: number, ref: boolean): void;
+  closeFd(fd: number): number;
+}
+
+/** Mount operation kinds, as native/spawn.h MountOp::Kind. */
+export const MountKind = { bindReadOnly: 1, tmpfsMask: 2, fileMask: 3, proc: 4, tmpfs: 5 } as const;
+
+export interface NativeMountOp {
+  kind: number;
+  target: string;
+  source?: string;
+  preservedFlags?: number;
+}
+
+/** Everything the child needs, prepared by the parent (native/spawn.h SpawnPlan). */
+export interface NativeSpawnPlan {
+  file: string;
+  argv: string[];
+  envp: string[];
+  cwd?: string;
+  newSession: boolean;
+  dieWithParent: boolean;
+  noNewPrivs: boolean;
+  dropCapabilities: boolean;
+  capLastCap: number;
+  rlimits: Array<[resource: number, soft: number, hard: number]>;
+  namespaceFlags: number;
+  writeIdMaps: boolean;
+  mounts: NativeMountOp[];
+  loopbackUp: boolean;
+  /** Open cgroup.procs fds the child joins (writes "0" to) before exec. */
+  cgroupProcsFds: number[];
+  landlockRulesetFd: number;
+  landlockFlags: number;
+  seccompProgram: Buffer | null;
+  seccompFlags: number;
+}
+
+/** Per fd 0..2: a new pipe, /dev/null, or an fd of the host to hand over. */
+export type NativeStdio = 'pipe' | 'ignore' | number;
+
+export type NativeExitCallback = (
+  code: number | null,
+  signal: number | null,
+  usage: { userCPUTime: number; systemCPUTime: number; maxRSS: number },
+) => void;
+
+export interface NativeSpawned {
+  id: number;
+  pid: number;
+  /** Parent ends of the pipes created for 'pipe' entries, -1 elsewhere. */
+  stdio: [number, number, number];
 }

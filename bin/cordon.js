@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The cordon CLI; the implementation lives in dist/cli.js (src/cli.ts).
+import { main } from '../dist/cli.js';
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`cordon: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 125;
+  },
+);

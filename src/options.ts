@@ -1,0 +1,142 @@
+// Spawn option validation: one zod schema, one error type (SpawnOptionsError) naming each bad
+// field, checked before anything is spawned.
+import { resolve as resolvePath } from 'node:path';
+import { z } from 'zod';
+import { SpawnOptionsError, type PolicyIssue } from './errors.js';
+import type { SandboxPolicy } from './policy/index.js';
+
+/** A stream with an underlying fd (fs.WriteStream once open, process.stdout...). */
+export interface FdStream {
+  fd: number;
+}
+
+/** Per fd, like Node's stdio: a new pipe, the host's own fd, /dev/null, an fd, or a stream with an fd. */
+export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number | FdStream;
+
+/** Options of spawnSandboxed (see README for each). */
+export interface SpawnOptions {
+  /** The sandbox: a SandboxPolicy or its reference JSON (string or object). Default: SandboxPolicy.default() (read-only, no network). */
+  policy?: SandboxPolicy | string | Record<string, unknown>;
+  /** Working directory (default process.cwd()). Under WorkspaceWrite it is writable. */
+  cwd?: string;
+  /** Environment as given (markers added). Default: process.env without secrets, plus markers. */
+  env?: Record<string, string | undefined>;
+  /** 'pipe' | 'inherit' | 'ignore', or one entry per fd 0..2. Default 'pipe'. */
+  stdio?: StdioOption | [StdioOption, StdioOption, StdioOption];
+  /** Wall-clock limit in ms; 0 disables. Default: the policy's timeout_secs (0 there means 300 s). */
+  timeout?: number;
+  /** Signal sent on timeout or abort (default 'SIGTERM'); SIGKILL follows after killGraceMs. */
+  killSignal?: NodeJS.Signals | number;
+  /** Grace period between killSignal and SIGKILL (default 2000 ms). */
+  killGraceMs?: number;
+  /** Aborting kills the sandbox (killSignal, then SIGKILL). */
+  signal?: AbortSignal;
+  /** argv[0] for the command (default: the command as given). */
+  argv0?: string;
+  /** 'strict' (default): refuse to spawn when a protection cannot be enforced; 'best-effort': run and report. */
+  enforcement?: 'strict' | 'best-effort';
+  /** false: never use namespaces (forces the Landlock-only path; for tests and comparison). Default true. */
+  namespaces?: boolean;
+  /** Testing aid: use at most this Landlock ABI version (0 disables Landlock). */
+  landlockAbiCap?: number;
+}
+
+/** Spawn options after validation and defaults. */
+export interface ResolvedSpawnOptions {
+  args: readonly string[];
+  policy: SpawnOptions['policy'];
+  cwd: string;
+  env: Record<string, string> | undefined;
+  stdio: [StdioOption, StdioOption, StdioOption];
+  timeout: number | undefined;
+  killSignal: NodeJS.Signals | number;
+  killGraceMs: number;
+  signal: AbortSignal | undefined;
+  argv0: string | undefined;
+  enforcement: 'strict' | 'best-effort';
+  namespaces: boolean;
+  landlockAbiCap: number | undefined;
+}
+
+const noNul = (what: string) => (s: string) => !s.includes('\0') || `${what} must not contain NUL bytes`;
+const stringNoNul = (what: string) =>
+  z.string().check((ctx) => {
+    const ok = noNul(what)(ctx.value);
+    if (ok !== true) ctx.issues.push({ code: 'custom', message: ok, input: ctx.value });
+  });
+
+const fdNumber = z.number().int('must be an integer fd').nonnegative('must be a non-negative fd');
+const stdioEntry = z.union([
+  z.enum(['pipe', 'inherit', 'ignore']),
+  fdNumber,
+  z.custom<FdStream>((v) => typeof v === 'object' && v !== null && Number.isInteger((v as FdStream).fd) && (v as FdStream).fd >= 0, {
+    message: "must be 'pipe', 'inherit', 'ignore', an fd, or a stream with an open fd",
+  }),
+]);
+
+const optionsSchema = z
+  .object({
+    policy: z.unknown().optional(),
+    cwd: stringNoNul('cwd').min(1, 'must not be empty').optional(),
+    env: z.record(z.string(), z.union([stringNoNul('env value'), z.undefined()])).optional(),
+    stdio: z.union([stdioEntry, z.tuple([stdioEntry, stdioEntry, stdioEntry])]).optional(),
+    timeout: z.number().int('must be an integer (ms)').nonnegative('must be >= 0').optional(),
+    killSignal: z.union([z.string(), z.number().int()]).optional(),
+    killGraceMs: z.number().int('must be an integer (ms)').nonnegative('must be >= 0').optional(),
+    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { message: 'must be an AbortSignal' }).optional(),
+    argv0: stringNoNul('argv0').optional(),
+    enforcement: z.enum(['strict', 'best-effort']).optional(),
+    namespaces: z.boolean().optional(),
+    landlockAbiCap: z.number().int('must be an integer').min(0, 'must be >= 0').optional(),
+  })
+  .strict();
+
+function issuesOf(error: z.ZodError, prefix: string): PolicyIssue[] {
+  return error.issues.map((issue) => {
+    let path = prefix;
+    for (const key of issue.path) path += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
+    const message =
+      issue.code === 'unrecognized_keys' ? `unknown option(s): ${issue.keys.join(', ')}` : issue.message;
+    return { path, message };
+  });
+}
+
+/** Validates and defaults spawn arguments; throws SpawnOptionsError naming each bad field. */
+export function parseSpawnOptions(command: unknown, args: readonly unknown[] | undefined, options: unknown): ResolvedSpawnOptions {
+  const issues: PolicyIssue[] = [];
+  if (typeof command !== 'string' || command.length === 0) issues.push({ path: 'command', message: 'must be a non-empty string' });
+  else if (command.includes('\0')) issues.push({ path: 'command', message: 'must not contain NUL bytes' });
+  if (args !== undefined) {
+    if (!Array.isArray(args)) issues.push({ path: 'args', message: 'must be an array of strings' });
+    else args.forEach((a, i) => {
+      if (typeof a !== 'string') issues.push({ path: `args[${i}]`, message: 'must be a string' });
+      else if (a.includes('\0')) issues.push({ path: `args[${i}]`, message: 'must not contain NUL bytes' });
+    });
+  }
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    issues.push({ path: 'options', message: 'must be an object' });
+    throw new SpawnOptionsError(issues);
+  }
+  const parsed = optionsSchema.safeParse(options ?? {});
+  if (!parsed.success) issues.push(...issuesOf(parsed.error, 'options'));
+  if (issues.length > 0 || !parsed.success) throw new SpawnOptionsError(issues);
+  const o = parsed.data;
+  const stdio: [StdioOption, StdioOption, StdioOption] = Array.isArray(o.stdio)
+    ? [o.stdio[0], o.stdio[1], o.stdio[2]]
+    : [o.stdio ?? 'pipe', o.stdio ?? 'pipe', o.stdio ?? 'pipe'];
+  return {
+    args: (args ?? []) as readonly string[],
+    policy: o.policy as SpawnOptions['policy'],
+    cwd: resolvePath(o.cwd ?? process.cwd()),
+    env: o.env === undefined ? undefined : (Object.fromEntries(Object.entries(o.env).filter(([, v]) => v !== undefined)) as Record<string, string>),
+    stdio,
+    timeout: o.timeout,
+    killSignal: (o.killSignal ?? 'SIGTERM') as NodeJS.Signals | number,
+    killGraceMs: o.killGraceMs ?? 2000,
+    signal: o.signal,
+    argv0: o.argv0,
+    enforcement: o.enforcement ?? 'strict',
+    namespaces: o.namespaces ?? true,
+    landlockAbiCap: o.landlockAbiCap,
+  };
+}

@@ -1,0 +1,542 @@
+// spawnSandboxed() / execSandboxed(): child_process-shaped façade over the native spawn.
+// Validation happens synchronously and spawns nothing on bad input; failures of a valid
+// request (command not found, sandbox setup refused by the kernel) arrive as 'error' events
+// like Node's (ENOENT, EACCES with syscall 'spawn <cmd>', path and spawnargs).
+import { EventEmitter } from 'node:events';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import net from 'node:net';
+import { constants as osConstants } from 'node:os';
+import { delimiter, resolve as resolvePath } from 'node:path';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { CordonError, SandboxSetupError, SpawnOptionsError, EnforcementError } from './errors.js';
+import { sanitizeEnv, toEnvp } from './env.js';
+import { native, type NativeStdio } from './native.js';
+import { compileSandbox, type EnforcementReport } from './plan.js';
+import { SandboxPolicy } from './policy/index.js';
+import { parseSpawnOptions, type SpawnOptions, type StdioOption } from './options.js';
+
+export type { SpawnOptions, StdioOption } from './options.js';
+export type { EnforcementReport, LifecycleReport, TreeKill } from './plan.js';
+
+/** CPU time and memory of a finished child (from wait4-style rusage). */
+export interface ResourceUsage {
+  /** User CPU time in microseconds. */
+  userCPUTime: number;
+  /** System CPU time in microseconds. */
+  systemCPUTime: number;
+  /**
+   * Peak resident set size in kilobytes. Linux records the pre-execve high-water mark of the
+   * memory the child shared with the host (clone(CLONE_VM)), so this is at least the host's
+   * RSS at spawn time; use cgroup memory limits, not this, to judge a tool's memory.
+   */
+  maxRSS: number;
+}
+
+/** Why a child ended. */
+export type Termination = 'exit' | 'signal' | 'timeout' | 'cpu' | 'memory' | 'pids' | 'disk' | 'killed' | 'max-buffer';
+
+const SIGNALS = osConstants.signals as Record<string, number>;
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
+  Object.entries(SIGNALS).map(([name, num]) => [num, name as NodeJS.Signals]),
+);
+// Signals whose default action does not terminate: a pid-1 child is simply not sent a
+// SIGKILL in their place.
+const NON_TERMINATING = new Set(['SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGWINCH']);
+
+function signalNumber(signal: NodeJS.Signals | number): number {
+  if (typeof signal === 'number') {
+    if (Number.isInteger(signal) && (signal === 0 || SIGNAL_NAMES.has(signal))) return signal;
+  } else if (typeof signal === 'string' && Object.hasOwn(SIGNALS, signal)) {
+    return SIGNALS[signal]!;
+  }
+  throw new CordonError('ERR_UNKNOWN_SIGNAL', `Unknown signal: ${String(signal)}`);
+}
+
+/** Node-shaped system error (as child_process emits for ENOENT/EACCES). */
+function spawnError(code: string, errno: number, command: string, args: string[], extra?: string): NodeJS.ErrnoException {
+  const err = new Error(`spawn ${command} ${code}${extra ? `: ${extra}` : ''}`) as NodeJS.ErrnoException & { spawnargs: string[] };
+  err.errno = -Math.abs(errno);
+  err.code = code;
+  err.syscall = `spawn ${command}`;
+  err.path = command;
+  err.spawnargs = args;
+  return err;
+}
+
+const ERRNO: Record<string, number> = osConstants.errno as Record<string, number>;
+
+/** Finds the executable as execvp would, in the parent (the child must not search PATH). */
+function resolveExecutable(command: string, pathEnv: string | undefined, cwd: string): { file: string } | { error: 'ENOENT' | 'EACCES' } {
+  if (command.includes('/')) return { file: resolvePath(cwd, command) };
+  let sawNonExecutable = false;
+  for (const dir of (pathEnv ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
+    const candidate = resolvePath(cwd, dir === '' ? '.' : dir, command);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      if (statSync(candidate).isFile()) return { file: candidate };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EACCES') sawNonExecutable = true;
+    }
+  }
+  return { error: sawNonExecutable ? 'EACCES' : 'ENOENT' };
+}
+
+function policyOf(option: SpawnOptions['policy']): SandboxPolicy {
+  if (option === undefined) return SandboxPolicy.default();
+  if (option instanceof SandboxPolicy) return option;
+  return parsedPolicyCache(option);
+}
+
+// JSON policies (strings or objects) are parsed once; the compiled sandbox is cached per
+// parsed policy object, so an exec loop passing the same JSON pays for compiling once.
+const jsonPolicies = new Map<string, SandboxPolicy>();
+function parsedPolicyCache(json: unknown): SandboxPolicy {
+  const key = typeof json === 'string' ? json : JSON.stringify(json);
+  let policy = jsonPolicies.get(key);
+  if (!policy) {
+    policy = SandboxPolicy.parse(json as string);
+    if (jsonPolicies.size >= 64) jsonPolicies.delete(jsonPolicies.keys().next().value!);
+    jsonPolicies.set(key, policy);
+  }
+  return policy;
+}
+
+/** Markers a sandboxed tool can read to adapt (the reference's env convention). */
+function markers(policy: SandboxPolicy, cwd: string): Record<string, string> {
+  const network = policy.hasFullNetworkAccess() ? 'full' : policy.hasNetworkAllowlist() ? 'allowlist' : 'none';
+  const roots = policy.kind === 'WorkspaceWrite' ? policy.getWritableRootsWithCwd(cwd).map((r) => r.root) : [];
+  return {
+    CORDON_SANDBOX: '1',
+    CORDON_SANDBOX_TYPE: policy.kind,
+    CORDON_NETWORK: network,
+    ...(roots.length > 0 ? { CORDON_WRITABLE_ROOTS: roots.join(delimiter) } : {}),
+  };
+}
+
+function stdioFd(value: StdioOption, index: number): NativeStdio {
+  if (value === 'pipe' || value === 'ignore') return value;
+  if (value === 'inherit') return index;
+  if (typeof value === 'number') return value;
+  return value.fd;
+}
+
+/**
+ * A sandboxed child process, shaped like Node's ChildProcess: `pid`, `stdin`/`stdout`/`stderr`,
+ * events `spawn`, `exit(code, signal)`, `close(code, signal)`, `error`, and `kill()`; plus
+ * `resourceUsage` after exit and `enforcement`, the report of what was applied to it.
+ */
+export class SandboxedProcess extends EventEmitter {
+  /** Host-side pid of the child (undefined when it could not be started). */
+  pid: number | undefined;
+  stdin: Writable | null = null;
+  stdout: Readable | null = null;
+  stderr: Readable | null = null;
+  exitCode: number | null = null;
+  signalCode: NodeJS.Signals | null = null;
+  /** True once kill() delivered a signal. */
+  killed = false;
+  /** True when the timeout fired. */
+  timedOut = false;
+  /** Why the child ended, once it has. */
+  termination: Termination | null = null;
+  resourceUsage: ResourceUsage | null = null;
+  /** What was applied to this child (see README: enforcement report). */
+  readonly enforcement: EnforcementReport;
+  readonly spawnfile: string;
+  readonly spawnargs: string[];
+
+  #id = -1;
+  #pidNamespace = false;
+  #exited = false;
+  #openStreams = 0;
+  #closeEmitted = false;
+  #translatedSignal: NodeJS.Signals | null = null;
+  #killReason: Termination | null = null;
+  #timers: NodeJS.Timeout[] = [];
+  #abortCleanup: (() => void) | null = null;
+
+  /** @internal use spawnSandboxed() */
+  constructor(file: string, args: string[], enforcement: EnforcementReport) {
+    super();
+    this.spawnfile = file;
+    this.spawnargs = args;
+    this.enforcement = enforcement;
+  }
+
+  /** @internal */
+  _start(start: () => { id: number; pid: number; stdio: [number, number, number] }, pidNamespace: boolean, stdio: NativeStdio[]): void {
+    const spawned = start();
+    this.#id = spawned.id;
+    this.pid = spawned.pid;
+    this.#pidNamespace = pidNamespace;
+    const [inFd, outFd, errFd] = spawned.stdio;
+    if (stdio[0] === 'pipe') this.stdin = this.#wrap(inFd, false);
+    if (stdio[1] === 'pipe') this.stdout = this.#wrap(outFd, true);
+    if (stdio[2] === 'pipe') this.stderr = this.#wrap(errFd, true);
+    process.nextTick(() => this.emit('spawn'));
+  }
+
+  #wrap(fd: number, readable: boolean): net.Socket {
+    const socket = new net.Socket({ fd, readable, writable: !readable });
+    this.#openStreams++;
+    socket.once('close', () => {
+      this.#openStreams--;
+      this.#maybeClose();
+    });
+    // A child that exits while we write its stdin is the child's business, as in Node.
+    if (!readable) socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') this.emit('error', err);
+    });
+    return socket;
+  }
+
+  /** @internal the start failed; mirror Node: 'error', then 'close' with -errno. */
+  _fail(error: Error, stdio: NativeStdio[]): void {
+    const dummy = (index: number) => {
+      if (stdio[index] !== 'pipe') return null;
+      const stream = new PassThrough();
+      stream.end();
+      return stream;
+    };
+    this.stdin = dummy(0);
+    this.stdout = dummy(1);
+    this.stderr = dummy(2);
+    process.nextTick(() => {
+      this.emit('error', error);
+      const errno = (error as NodeJS.ErrnoException).errno;
+      this.#closeEmitted = true;
+      this.emit('close', typeof errno === 'number' ? errno : null, null);
+    });
+  }
+
+  /** @internal */
+  _onExit(code: number | null, signal: number | null, usage: ResourceUsage): void {
+    this.#exited = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers = [];
+    this.#abortCleanup?.();
+    this.resourceUsage = usage;
+    this.exitCode = code;
+    const name = signal === null ? null : (SIGNAL_NAMES.get(signal) ?? null);
+    // A pid-1 child that had no handler was sent SIGKILL in place of the requested signal:
+    // report the signal the caller asked for (it would have died of it as a normal process).
+    this.signalCode = name === 'SIGKILL' && this.#translatedSignal ? this.#translatedSignal : name;
+    this.termination = this.#killReason ?? (signal === null ? 'exit' : 'signal');
+    // As Node does: nobody can write to an exited child, and 'close' must not wait for stdin.
+    this.stdin?.destroy();
+    this.emit('exit', this.exitCode, this.signalCode);
+    this.#maybeClose();
+  }
+
+  #maybeClose(): void {
+    if (this.#exited && this.#openStreams === 0 && !this.#closeEmitted) {
+      this.#closeEmitted = true;
+      this.emit('close', this.exitCode, this.signalCode);
+    }
+  }
+
+  /**
+   * Sends a signal to the whole sandbox (default SIGTERM). Returns true when it was delivered.
+   * In a pid namespace the command is pid 1, which the kernel shields from signals it has no
+   * handler for; such a signal is replaced by SIGKILL (which takes the namespace down), and
+   * `signalCode` still reports the signal asked for.
+   */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    const sig = signalNumber(signal);
+    const delivered = this.#signalTree(sig);
+    if (delivered && sig !== 0) this.killed = true;
+    return delivered;
+  }
+
+  #signalTree(sig: number): boolean {
+    if (this.pid === undefined) return false;
+    let delivered = false;
+    if (!this.#exited) {
+      let direct = sig;
+      if (this.#pidNamespace && sig !== SIGNALS.SIGKILL && sig !== 0) {
+        const name = SIGNAL_NAMES.get(sig)!;
+        if (!this.#catches(sig) && !NON_TERMINATING.has(name)) {
+          this.#translatedSignal = name;
+          direct = SIGNALS.SIGKILL!;
+        }
+      }
+      delivered = native().signalChild(this.#id, direct) === 0;
+    }
+    // The rest of the process group (descendants that did not leave it).
+    try {
+      process.kill(-this.pid, sig);
+      delivered = true;
+    } catch {
+      // ESRCH: the group is gone.
+    }
+    return delivered;
+  }
+
+  /** Whether the child has a handler for `sig` (SigCgt of /proc/<pid>/status). */
+  #catches(sig: number): boolean {
+    try {
+      const status = readFileSync(`/proc/${this.pid}/status`, 'latin1');
+      const match = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
+      return match !== null && ((BigInt(`0x${match[1]}`) >> BigInt(sig - 1)) & 1n) === 1n;
+    } catch {
+      return false;
+    }
+  }
+
+  /** @internal kill for a reason (timeout, abort, max-buffer): signal, then SIGKILL after a grace period. */
+  _terminate(reason: Termination, signal: number, graceMs: number): void {
+    if (this.#exited || this.#killReason) return;
+    this.#killReason = reason;
+    if (reason === 'timeout') this.timedOut = true;
+    this.kill(signal);
+    if (signal !== SIGNALS.SIGKILL) {
+      const timer = setTimeout(() => this.#signalTree(SIGNALS.SIGKILL!), graceMs);
+      timer.unref();
+      this.#timers.push(timer);
+    }
+  }
+
+  /** @internal */
+  _addTimer(timer: NodeJS.Timeout): void {
+    this.#timers.push(timer);
+  }
+
+  /** @internal */
+  _setAbortCleanup(cleanup: () => void): void {
+    this.#abortCleanup = cleanup;
+  }
+
+  /** Lets the host exit while the child runs (like ChildProcess.unref). */
+  unref(): void {
+    if (this.#id >= 0 && !this.#exited) native().refChild(this.#id, false);
+    this.stdin && (this.stdin as net.Socket).unref?.();
+    this.stdout && (this.stdout as net.Socket).unref?.();
+    this.stderr && (this.stderr as net.Socket).unref?.();
+  }
+
+  /** Undoes unref(). */
+  ref(): void {
+    if (this.#id >= 0 && !this.#exited) native().refChild(this.#id, true);
+    this.stdin && (this.stdin as net.Socket).ref?.();
+    this.stdout && (this.stdout as net.Socket).ref?.();
+    this.stderr && (this.stderr as net.Socket).ref?.();
+  }
+}
+
+/**
+ * Starts `command` inside the sandbox that `options.policy` describes (default: read-only,
+ * no network). Throws synchronously, spawning nothing, on invalid options or policy, or when
+ * strict enforcement cannot be met on this kernel.
+ */
+export function spawnSandboxed(command: string, args?: readonly string[] | SpawnOptions, options?: SpawnOptions): SandboxedProcess {
+  if (args !== undefined && !Array.isArray(args)) {
+    options = args as SpawnOptions;
+    args = [];
+  }
+  const opts = parseSpawnOptions(command, args as readonly string[] | undefined, options);
+  let killSignal: number;
+  try {
+    killSignal = signalNumber(opts.killSignal);
+  } catch {
+    throw new SpawnOptionsError([{ path: 'options.killSignal', message: `unknown signal ${String(opts.killSignal)}` }]);
+  }
+  const argList = [...(opts.args)];
+  const policy = policyOf(opts.policy);
+  const cwd = opts.cwd;
+
+  const inherited = opts.env === undefined ? sanitizeEnv(process.env) : { env: { ...opts.env }, removed: [] as string[] };
+  const env = { ...inherited.env, ...markers(policy, cwd) };
+
+  const compiled = compileSandbox(policy, cwd, {
+    enforcement: opts.enforcement,
+    namespaces: opts.namespaces,
+    ...(opts.landlockAbiCap !== undefined ? { landlockAbiCap: opts.landlockAbiCap } : {}),
+  });
+  if (opts.enforcement === 'strict' && compiled.missing.length > 0) throw new EnforcementError(compiled.missing);
+
+  const enforcement: EnforcementReport = {
+    ...compiled.report,
+    lifecycle: { ...compiled.report.lifecycle, envSanitized: opts.env === undefined, removedEnv: inherited.removed },
+    missing: [...compiled.missing],
+  };
+  const child = new SandboxedProcess(command, [command, ...argList], enforcement);
+  const stdio = opts.stdio.map((value, index) => stdioFd(value, index));
+
+  // A missing cwd is named (Node reports only "spawn <cmd> ENOENT").
+  try {
+    if (!statSync(cwd).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'ENOENT';
+    child._fail(Object.assign(spawnError(code, ERRNO[code] ?? 2, command, argList, `cwd ${cwd} is not an existing directory`), { cwd }), stdio);
+    return child;
+  }
+
+  const resolved = resolveExecutable(command, env.PATH, cwd);
+  if ('error' in resolved) {
+    child._fail(spawnError(resolved.error, ERRNO[resolved.error]!, command, argList), stdio);
+    return child;
+  }
+
+  try {
+    child._start(
+      () =>
+        native().spawn(
+          { ...compiled.plan, file: resolved.file, argv: [opts.argv0 ?? command, ...argList], envp: toEnvp(env), cwd },
+          stdio,
+          (code, signal, usage) => child._onExit(code, signal, usage),
+        ),
+      compiled.pidNamespace,
+      stdio,
+    );
+  } catch (e) {
+    child._fail(translateNativeError(e as NativeFailure, command, argList, cwd), stdio);
+    return child;
+  }
+
+  const timeoutMs = opts.timeout ?? defaultTimeoutMs(policy);
+  if (timeoutMs > 0) {
+    const timer = setTimeout(() => child._terminate('timeout', killSignal, opts.killGraceMs), timeoutMs);
+    timer.unref();
+    child._addTimer(timer);
+  }
+  const signal = opts.signal;
+  if (signal) {
+    const onAbort = () => {
+      child._terminate('killed', killSignal, opts.killGraceMs);
+      child.emit('error', Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' }));
+    };
+    if (signal.aborted) process.nextTick(onAbort);
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      child._setAbortCleanup(() => signal.removeEventListener('abort', onAbort));
+    }
+  }
+  return child;
+}
+
+function defaultTimeoutMs(policy: SandboxPolicy): number {
+  const secs = policy.resourceLimits().timeoutSecs;
+  return (secs > 0 ? secs : 300) * 1000;
+}
+
+interface NativeFailure extends Error {
+  code?: string;
+  step?: string;
+  errno?: number;
+  errnoCode?: string;
+}
+
+const EXEC_ERRORS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP', 'ETXTBSY', 'E2BIG', 'EISDIR', 'ENAMETOOLONG']);
+
+function translateNativeError(e: NativeFailure, command: string, args: string[], cwd: string): Error {
+  if (e.code === 'ERR_CORDON_CHILD_SETUP' && e.errnoCode) {
+    if (e.step === 'execve' && EXEC_ERRORS.has(e.errnoCode)) return spawnError(e.errnoCode, e.errno ?? 0, command, args);
+    if (e.step === 'chdir') {
+      return Object.assign(spawnError(e.errnoCode, e.errno ?? 0, command, args, `cannot enter cwd ${cwd} inside the sandbox`), { cwd });
+    }
+    return new SandboxSetupError(e.step ?? 'unknown', e.errno ?? 0, e.errnoCode, `${e.message} (spawning ${command})`);
+  }
+  if (typeof e.code === 'string' && typeof e.errno === 'number') return spawnError(e.code, e.errno, command, args);
+  return e;
+}
+
+/** Result of execSandboxed: whatever the exit status, with the output. */
+export interface ExecResult<T extends string | Buffer = string> {
+  stdout: T;
+  stderr: T;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  termination: Termination;
+  durationMs: number;
+  resourceUsage: ResourceUsage | null;
+  enforcement: EnforcementReport;
+  /** The child was stopped because stdout or stderr exceeded maxBuffer (output truncated). */
+  maxBufferExceeded: boolean;
+}
+
+/** Options of execSandboxed: spawn options plus execFile's encoding and maxBuffer. */
+export interface ExecOptions extends SpawnOptions {
+  /** 'buffer' for Buffers; any BufferEncoding for strings (default 'utf8'). */
+  encoding?: BufferEncoding | 'buffer';
+  /** Largest number of bytes kept per stream (default 1 MiB, as execFile); beyond it the child is killed. */
+  maxBuffer?: number;
+  /** Written to the child's stdin, then closed. */
+  input?: string | Buffer;
+}
+
+/**
+ * Runs `command` to completion in the sandbox and resolves with its output and status,
+ * whatever the exit status. Rejects only when it could not be started or the options are bad.
+ */
+export function execSandboxed(command: string, args?: readonly string[] | ExecOptions, options?: ExecOptions): Promise<ExecResult<string | Buffer>> {
+  if (args !== undefined && !Array.isArray(args)) {
+    options = args as ExecOptions;
+    args = [];
+  }
+  const { encoding = 'utf8', maxBuffer = 1024 * 1024, input, ...spawnOptions } = options ?? {};
+  if (!(typeof maxBuffer === 'number' && maxBuffer >= 0) && maxBuffer !== Infinity) {
+    return Promise.reject(new SpawnOptionsError([{ path: 'options.maxBuffer', message: 'must be a non-negative number' }]));
+  }
+  if (encoding !== 'buffer' && !Buffer.isEncoding(encoding)) {
+    return Promise.reject(new SpawnOptionsError([{ path: 'options.encoding', message: `unknown encoding ${String(encoding)}` }]));
+  }
+  const started = Date.now();
+  let child: SandboxedProcess;
+  try {
+    child = spawnSandboxed(command, args as readonly string[] | undefined, {
+      ...spawnOptions,
+      stdio: [input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: [Buffer[], Buffer[]] = [[], []];
+    const sizes = [0, 0];
+    let overflow = false;
+    let failed = false;
+    const collect = (index: 0 | 1) => (chunk: Buffer) => {
+      const room = maxBuffer - sizes[index]!;
+      if (room <= 0 || overflow) return;
+      const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      chunks[index].push(kept);
+      sizes[index]! += kept.length;
+      if (chunk.length > room) {
+        overflow = true;
+        child._terminate('max-buffer', SIGNALS.SIGKILL!, 0);
+      }
+    };
+    child.stdout?.on('data', collect(0));
+    child.stderr?.on('data', collect(1));
+    if (input !== undefined && child.stdin) child.stdin.end(input);
+    child.on('error', (err: Error) => {
+      // An abort is a way of ending, not a failure to start.
+      if (err.name === 'AbortError') return;
+      if (child.pid === undefined) {
+        failed = true;
+        reject(err);
+      }
+    });
+    child.on('close', () => {
+      if (failed) return;
+      const decode = (parts: Buffer[]) => {
+        const buffer = Buffer.concat(parts);
+        return encoding === 'buffer' ? buffer : buffer.toString(encoding);
+      };
+      resolve({
+        stdout: decode(chunks[0]),
+        stderr: decode(chunks[1]),
+        exitCode: child.exitCode,
+        signal: child.signalCode,
+        timedOut: child.timedOut,
+        termination: child.termination ?? 'exit',
+        durationMs: Date.now() - started,
+        resourceUsage: child.resourceUsage,
+        enforcement: child.enforcement,
+        maxBufferExceeded: overflow,
+      });
+    });
+  });
+}
+

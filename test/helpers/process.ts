@@ -1,0 +1,72 @@
+// Shared helpers for enforcement tests: temp workspaces, fd/zombie accounting, liveness.
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A fresh directory (canonical path) removed by the returned cleanup. */
+export function tempDir(prefix = 'cordon-test-'): { dir: string; cleanup: () => void } {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Number of open fds of this process. */
+export function openFdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** Pids of this process's children that are zombies (exited, not reaped). */
+export function zombieChildren(): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z' && Number(fields[1]) === process.pid) out.push(Number(entry));
+    } catch {
+      // raced with exit
+    }
+  }
+  return out;
+}
+
+/** True while a process with this pid exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until `predicate` holds, polling; returns its last value. */
+export async function waitFor(predicate: () => boolean, timeoutMs = 5000, stepMs = 20): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (predicate()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return predicate();
+}
+
+/**
+ * Host pids of processes whose command line contains `marker`. Tests find sandboxed
+ * processes this way: inside a pid namespace `$$` is not the host's pid.
+ */
+export function pidsWithCmdline(marker: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmdline.includes(marker) && isAlive(Number(entry))) out.push(Number(entry));
+    } catch {
+      // raced with exit
+    }
+  }
+  return out;
+}
+
+/** True when the tests run as root (different world: DAC bypass, no RLIMIT_NPROC). */
+export const isRoot = process.getuid?.() === 0;

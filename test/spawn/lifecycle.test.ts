@@ -1,0 +1,272 @@
+import { execFileSync, spawn as nodeSpawn } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execSandboxed, SandboxPolicy, spawnSandboxed, SpawnOptionsError, type SandboxedProcess } from '../../src/index.js';
+import { isRoot, openFdCount, pidsWithCmdline, tempDir, waitFor, zombieChildren } from '../helpers/process.js';
+
+let ws: { dir: string; cleanup: () => void };
+let policy: SandboxPolicy;
+beforeAll(() => {
+  ws = tempDir();
+  policy = SandboxPolicy.workspaceWrite([ws.dir]);
+});
+afterAll(() => ws.cleanup());
+
+function events(child: SandboxedProcess): Promise<string[]> {
+  const seen: string[] = [];
+  return new Promise((resolve) => {
+    child.on('spawn', () => seen.push('spawn'));
+    child.on('exit', (code, signal) => seen.push(`exit:${code}:${signal}`));
+    child.on('error', (err: NodeJS.ErrnoException) => seen.push(`error:${err.code}`));
+    child.on('close', (code, signal) => {
+      seen.push(`close:${code}:${signal}`);
+      resolve(seen);
+    });
+  });
+}
+
+describe('spawnSandboxed basics', () => {
+  it('runs a command, pipes its output and reports spawn → exit → close', async () => {
+    const child = spawnSandboxed('sh', ['-c', 'echo out; echo err >&2; exit 3'], { policy, cwd: ws.dir });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    expect(await events(child)).toEqual(['spawn', 'exit:3:null', 'close:3:null']);
+    expect(out).toBe('out\n');
+    expect(err).toBe('err\n');
+    expect(child.exitCode).toBe(3);
+    expect(child.resourceUsage).toMatchObject({ userCPUTime: expect.any(Number), systemCPUTime: expect.any(Number) });
+  });
+
+  it('execSandboxed resolves with the output of failing commands', async () => {
+    const r = await execSandboxed('sh', ['-c', 'echo partial; exit 7'], { policy, cwd: ws.dir });
+    expect(r).toMatchObject({ stdout: 'partial\n', stderr: '', exitCode: 7, signal: null, timedOut: false, termination: 'exit' });
+    expect(r.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reports a missing command like child_process (ENOENT, spawn <cmd>, path, spawnargs)', async () => {
+    const child = spawnSandboxed('cordon-no-such-command', ['x'], { policy, cwd: ws.dir });
+    const err = await new Promise<NodeJS.ErrnoException & { spawnargs?: string[] }>((r) => child.on('error', r));
+    expect(err).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'spawn cordon-no-such-command', path: 'cordon-no-such-command', spawnargs: ['x'] });
+    expect(child.pid).toBeUndefined();
+    await expect(execSandboxed('cordon-no-such-command', [], { policy })).rejects.toMatchObject({ code: 'ENOENT' });
+    // Control: the same lookup finds a real command.
+    await expect(execSandboxed('true', [], { policy, cwd: ws.dir })).resolves.toMatchObject({ exitCode: 0 });
+  });
+
+  it('reports a non-executable file as EACCES, by path and by PATH lookup', async () => {
+    const file = join(ws.dir, 'not-exec.sh');
+    writeFileSync(file, '#!/bin/sh\necho hi\n');
+    chmodSync(file, 0o644);
+    await expect(execSandboxed(file, [], { policy, cwd: ws.dir })).rejects.toMatchObject({ code: 'EACCES', syscall: `spawn ${file}` });
+    await expect(execSandboxed('not-exec.sh', [], { policy, cwd: ws.dir, env: { PATH: ws.dir } })).rejects.toMatchObject({ code: 'EACCES' });
+    chmodSync(file, 0o755); // control
+    await expect(execSandboxed(file, [], { policy, cwd: ws.dir })).resolves.toMatchObject({ stdout: 'hi\n' });
+  });
+
+  it('names a missing cwd', async () => {
+    const missing = join(ws.dir, 'missing-dir');
+    const err = await execSandboxed('true', [], { policy: SandboxPolicy.readOnly(), cwd: missing }).catch((e) => e);
+    expect(err.code).toBe('ENOENT');
+    expect(err.message).toContain(missing);
+  });
+
+  it('refuses bad options synchronously with the field named, and spawns nothing', () => {
+    const before = openFdCount();
+    expect(() => spawnSandboxed('', [], { policy })).toThrow(/command: must be a non-empty string/);
+    expect(() => spawnSandboxed('true', [1 as unknown as string], { policy })).toThrow(/args\[0\]: must be a string/);
+    expect(() => spawnSandboxed('true', [], { timeout: -1 })).toThrow(SpawnOptionsError);
+    expect(() => spawnSandboxed('true', [], { timeout: -1 })).toThrow(/options\.timeout/);
+    expect(() => spawnSandboxed('true', [], { stdio: ['pipe', 'bogus' as 'pipe', 'pipe'] })).toThrow(/options\.stdio/);
+    expect(() => spawnSandboxed('true', [], { killSignal: 'SIGNOPE' as NodeJS.Signals })).toThrow(/options\.killSignal/);
+    expect(() => spawnSandboxed('true', [], { bogus: 1 } as object)).toThrow(/unknown option\(s\): bogus/);
+    expect(() => spawnSandboxed('true', [], { policy: { type: 'nope' } })).toThrow(/type/);
+    expect(openFdCount()).toBe(before);
+  });
+
+  it('round-trips 1 MB through stdin and delivers 100 MB of stdout intact', async () => {
+    const input = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < input.length; i++) input[i] = (i * 31) & 0xff;
+    const echoed = await execSandboxed('cat', [], { policy, cwd: ws.dir, input, encoding: 'buffer', maxBuffer: Infinity });
+    expect(Buffer.compare(echoed.stdout as Buffer, input)).toBe(0);
+
+    const child = spawnSandboxed('sh', ['-c', 'head -c 104857600 /dev/zero | tr "\\0" "x"'], { policy, cwd: ws.dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    let bytes = 0;
+    let bad = 0;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (chunk.indexOf(0x00) !== -1 || chunk[0] !== 0x78) bad++;
+    });
+    const [code] = await new Promise<[number | null]>((r) => child.on('close', (c) => r([c])));
+    expect(code).toBe(0);
+    expect(bytes).toBe(104857600);
+    expect(bad).toBe(0);
+  }, 60_000);
+
+  it('does not hang when the child closes stdout early', async () => {
+    const r = await execSandboxed('sh', ['-c', 'exec >&-; sleep 0.2; echo after-close >&2'], { policy, cwd: ws.dir });
+    expect(r).toMatchObject({ stdout: '', stderr: 'after-close\n', exitCode: 0 });
+  });
+
+  it('stops at maxBuffer and says so', async () => {
+    const r = await execSandboxed('sh', ['-c', 'yes | head -c 10000000'], { policy, cwd: ws.dir, maxBuffer: 1000 });
+    expect(r.maxBufferExceeded).toBe(true);
+    expect(r.termination).toBe('max-buffer');
+    expect((r.stdout as string).length).toBe(1000);
+  });
+});
+
+describe('environment hygiene', () => {
+  it('drops secrets and linker variables from the inherited env, keeps the basics, adds markers', async () => {
+    const saved = { ...process.env };
+    process.env.OPENAI_API_KEY = 'sk-test';
+    process.env.MY_SERVICE_TOKEN = 'secret';
+    process.env.LD_PRELOAD = '/nonexistent.so';
+    process.env.CORDON_TEST_KEEP = 'kept';
+    try {
+      const r = await execSandboxed('env', [], { policy, cwd: ws.dir });
+      const env = r.stdout as string;
+      expect(env).not.toMatch(/OPENAI_API_KEY|MY_SERVICE_TOKEN|LD_PRELOAD/);
+      expect(env).toMatch(/^CORDON_TEST_KEEP=kept$/m);
+      expect(env).toMatch(/^PATH=/m);
+      expect(env).toMatch(/^CORDON_SANDBOX=1$/m);
+      expect(env).toMatch(/^CORDON_SANDBOX_TYPE=WorkspaceWrite$/m);
+      expect(r.enforcement.lifecycle.removedEnv).toEqual(expect.arrayContaining(['LD_PRELOAD', 'MY_SERVICE_TOKEN', 'OPENAI_API_KEY']));
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('uses a caller-provided env as given, plus markers', async () => {
+    const r = await execSandboxed('/usr/bin/env', [], { policy, cwd: ws.dir, env: { ONLY: '1', OPENAI_API_KEY: 'given' } });
+    const lines = (r.stdout as string).trim().split('\n').sort();
+    expect(lines).toEqual(expect.arrayContaining(['ONLY=1', 'OPENAI_API_KEY=given', 'CORDON_SANDBOX=1']));
+    expect(lines.every((l) => l.startsWith('ONLY=') || l.startsWith('OPENAI_API_KEY=') || l.startsWith('CORDON_'))).toBe(true);
+  });
+});
+
+describe('privileges', () => {
+  const status = async (p: SandboxPolicy) => (await execSandboxed('cat', ['/proc/self/status'], { policy: p, cwd: ws.dir })).stdout as string;
+  const field = (s: string, name: string) => new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(s)?.[1];
+
+  it('sets no_new_privs and leaves no capabilities to a confined child', async () => {
+    const s = await status(policy);
+    expect(field(s, 'NoNewPrivs')).toBe('1');
+    expect(field(s, 'CapEff')).toBe('0000000000000000');
+    expect(field(s, 'CapPrm')).toBe('0000000000000000');
+    expect(field(s, 'CapBnd')).toBe(isRoot ? '0000000000000000' : field(s, 'CapBnd'));
+    const report = (await execSandboxed('true', [], { policy, cwd: ws.dir })).enforcement;
+    expect(report.lifecycle).toMatchObject({ processGroup: true, parentDeathSignal: true, noNewPrivs: true, capabilitiesDropped: isRoot });
+  });
+
+  it.runIf(isRoot)('control: DangerFullAccess keeps root capabilities', async () => {
+    const s = await status(SandboxPolicy.fullAccess());
+    expect(field(s, 'CapEff')).not.toBe('0000000000000000');
+  });
+});
+
+describe('process tree lifecycle', () => {
+  // sh → sh → sleep, where the grandchild double-forks and calls setsid to leave the group.
+  // Each run sleeps a unique duration so the test can find its processes in the host's /proc.
+  let serial = 0;
+  const escapee = () => {
+    const marker = `300.${process.pid}${++serial}`;
+    return { marker, script: `setsid sh -c 'exec sleep ${marker}' & sleep ${marker}` };
+  };
+
+  async function running(marker: string): Promise<number[]> {
+    expect(await waitFor(() => pidsWithCmdline(marker).length >= 2, 5000)).toBe(true); // control: both run
+    return pidsWithCmdline(marker);
+  }
+  const gone = (marker: string) => waitFor(() => pidsWithCmdline(marker).length === 0, 3000);
+
+  it('kill() takes down the whole tree, including a setsid grandchild', async () => {
+    const { marker, script } = escapee();
+    const child = spawnSandboxed('sh', ['-c', script], { policy, cwd: ws.dir, stdio: 'ignore' });
+    await running(marker);
+    const closed = new Promise((r) => child.on('close', r));
+    expect(child.kill()).toBe(true);
+    await closed;
+    expect(child.signalCode).toBe('SIGTERM');
+    expect(await gone(marker)).toBe(true);
+    expect(child.enforcement.lifecycle.treeKill).toBe('pid-namespace');
+  });
+
+  it('a timeout kills the tree and is reported as timeout', async () => {
+    const { marker, script } = escapee();
+    const started = Date.now();
+    const pending = execSandboxed('sh', ['-c', script], { policy, cwd: ws.dir, timeout: 1000 });
+    await running(marker);
+    const r = await pending;
+    expect(r).toMatchObject({ timedOut: true, termination: 'timeout' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await gone(marker)).toBe(true);
+  });
+
+  it('an AbortSignal kills the tree', async () => {
+    const { marker, script } = escapee();
+    const controller = new AbortController();
+    const child = spawnSandboxed('sh', ['-c', script], { policy, cwd: ws.dir, stdio: 'ignore', signal: controller.signal });
+    const errors: Error[] = [];
+    child.on('error', (e) => errors.push(e));
+    await running(marker);
+    const closed = new Promise((r) => child.on('close', r));
+    controller.abort();
+    await closed;
+    expect(errors[0]?.name).toBe('AbortError');
+    expect(await gone(marker)).toBe(true);
+  });
+
+  it('no sandboxed process survives a SIGKILLed host', async () => {
+    const { marker, script: tree } = escapee();
+    // The built package (npm test compiles dist/ first): a plain node host, as users run it.
+    const entry = new URL('../../dist/index.js', import.meta.url).pathname;
+    const script = `
+      import { spawnSandboxed, SandboxPolicy } from ${JSON.stringify(entry)};
+      const child = spawnSandboxed('sh', ['-c', ${JSON.stringify(tree)}], { policy: SandboxPolicy.workspaceWrite([${JSON.stringify(ws.dir)}]), cwd: ${JSON.stringify(ws.dir)}, stdio: 'ignore' });
+      child.on('error', (e) => { console.error(e); process.exit(1); });
+      setInterval(() => {}, 1000);
+    `;
+    const host = nodeSpawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await running(marker);
+    host.kill('SIGKILL');
+    await new Promise((r) => host.on('close', r));
+    expect(await gone(marker)).toBe(true);
+  });
+});
+
+describe('at scale', () => {
+  it('2000 sequential spawns leave no fds, zombies or handles behind', async () => {
+    const resources = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
+    await execSandboxed('true', [], { policy, cwd: ws.dir }); // warm caches
+    const fds = openFdCount();
+    const handles = resources();
+    for (let i = 0; i < 2000; i++) {
+      const r = await execSandboxed('true', [], { policy, cwd: ws.dir });
+      if (r.exitCode !== 0) throw new Error(`spawn ${i} exited ${r.exitCode}`);
+    }
+    expect(openFdCount()).toBe(fds);
+    expect(zombieChildren()).toEqual([]);
+    expect(resources()).toBeLessThanOrEqual(handles);
+  }, 120_000);
+
+  it('100 concurrent spawns all complete with their own output', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => execSandboxed('sh', ['-c', `echo ${i}`], { policy, cwd: ws.dir })),
+    );
+    results.forEach((r, i) => expect(r).toMatchObject({ stdout: `${i}\n`, exitCode: 0 }));
+  }, 60_000);
+
+  it("Node's own child_process keeps working side by side", async () => {
+    const ours = Array.from({ length: 20 }, (_, i) => execSandboxed('sh', ['-c', `exit ${i % 5}`], { policy, cwd: ws.dir }));
+    const theirs = Array.from({ length: 20 }, (_, i) =>
+      new Promise<number | null>((r) => nodeSpawn('sh', ['-c', `exit ${(i % 3) + 1}`]).on('exit', r)),
+    );
+    const [a, b] = await Promise.all([Promise.all(ours), Promise.all(theirs)]);
+    a.forEach((r, i) => expect(r.exitCode).toBe(i % 5));
+    b.forEach((code, i) => expect(code).toBe((i % 3) + 1));
+    expect(execFileSync('sh', ['-c', 'echo sync'], { encoding: 'utf8' })).toBe('sync\n');
+  });
+});
