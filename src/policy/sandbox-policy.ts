@@ -16,6 +16,7 @@ import {
   parseConstructed,
   parseJsonText,
   parseWire,
+  safely,
   rootFromJson,
   seccompFromJson,
   seccompToJson,
@@ -110,8 +111,7 @@ export class SandboxPolicy {
   }
 
   static #workspace(args: WorkspaceWriteArgs, issues: PolicyIssue[] = []): SandboxPolicy {
-    const wire = workspaceWriteWire(args, issues);
-    return SandboxPolicy.#of(parseConstructed(wire, issues));
+    return safely(() => SandboxPolicy.#of(parseConstructed(workspaceWriteWire(args, issues), issues)));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -131,8 +131,10 @@ export class SandboxPolicy {
   static readOnlyWithNetwork(networkAllowlist: readonly NetworkAllowlistEntry[]): SandboxPolicy {
     const issues: PolicyIssue[] = [];
     requireArg(networkAllowlist, 'network_allowlist', issues);
-    return SandboxPolicy.#of(
-      parseConstructed({ type: 'read_only', network_access: isNonEmptyArray(networkAllowlist), network_allowlist: networkAllowlist }, issues),
+    return safely(() =>
+      SandboxPolicy.#of(
+        parseConstructed({ type: 'read_only', network_access: isNonEmptyArray(networkAllowlist), network_allowlist: networkAllowlist }, issues),
+      ),
     );
   }
 
@@ -158,9 +160,12 @@ export class SandboxPolicy {
 
   /** As `workspaceWrite`, with an explicit sensitive-path list instead of the defaults. */
   static workspaceWriteWithSensitivePaths(writableRoots: readonly WritableRootInput[], sensitivePaths: readonly SensitivePath[]): SandboxPolicy {
-    const issues: PolicyIssue[] = [];
-    if (!Array.isArray(sensitivePaths)) issues.push({ path: 'sensitive_paths', message: sensitivePaths === undefined ? 'required' : 'must be an array' });
-    return SandboxPolicy.#workspace({ roots: writableRoots, sensitivePaths: Array.isArray(sensitivePaths) ? sensitivePaths : [] }, issues);
+    return safely(() => {
+      const issues: PolicyIssue[] = [];
+      const isArray = Array.isArray(sensitivePaths);
+      if (!isArray) issues.push({ path: 'sensitive_paths', message: sensitivePaths === undefined ? 'required' : 'must be an array' });
+      return SandboxPolicy.#workspace({ roots: writableRoots, sensitivePaths: isArray ? sensitivePaths : [] }, issues);
+    });
   }
 
   /** As `workspaceWrite`, with NO sensitive paths blocked (dangerous: credentials become readable). */
@@ -217,10 +222,12 @@ export class SandboxPolicy {
    * Throws PolicyError naming every bad field.
    */
   static parse(json: string | object, options: ParseOptions = {}): SandboxPolicy {
-    if (json instanceof SandboxPolicy) return json;
-    const strict = isRecord(options) && options.strict === false ? false : true;
-    const value = typeof json === 'string' ? parseJsonText(json) : json;
-    return SandboxPolicy.#of(parseWire(value, strict));
+    return safely(() => {
+      if (json instanceof SandboxPolicy) return json;
+      const strict = isRecord(options) && options.strict === false ? false : true;
+      const value = typeof json === 'string' ? parseJsonText(json) : json;
+      return SandboxPolicy.#of(parseWire(value, strict));
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -403,7 +410,7 @@ export class SandboxPolicy {
    * reference: ExternalSandbox is the caller's own responsibility).
    */
   canSet(newPolicy: SandboxPolicy): void {
-    if (!(newPolicy instanceof SandboxPolicy)) throw argumentError('newPolicy', 'must be a SandboxPolicy');
+    if (!isPolicy(newPolicy)) throw argumentError('newPolicy', 'must be a SandboxPolicy');
     if (this.kind === 'ReadOnly' && (newPolicy.kind === 'WorkspaceWrite' || newPolicy.kind === 'DangerFullAccess')) {
       throw new PolicyEscalationError(`cannot escalate from read-only to write-capable policy (${newPolicy.description()})`);
     }
@@ -419,7 +426,7 @@ export class SandboxPolicy {
    * domains lower-cased without trailing dot). List order counts.
    */
   equals(other: SandboxPolicy): boolean {
-    return other instanceof SandboxPolicy && (other === this || canonicalKey(this.toJSON()) === canonicalKey(other.toJSON()));
+    return isPolicy(other) && (other === this || canonicalKey(this.toJSON()) === canonicalKey(other.toJSON()));
   }
 
   /** The fully explicit reference wire form (every field written); a fresh object each call. */
@@ -460,6 +467,15 @@ export class SandboxPolicy {
     const p = stringArg(path, 'path');
     if (cwd !== undefined) stringArg(cwd, 'cwd');
     return resolvePolicyPath(p, cwd as string | undefined);
+  }
+}
+
+// `instanceof` throws on a revoked Proxy; an argument check must not.
+function isPolicy(value: unknown): value is SandboxPolicy {
+  try {
+    return value instanceof SandboxPolicy;
+  } catch {
+    return false;
   }
 }
 

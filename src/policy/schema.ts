@@ -223,8 +223,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-// Validation must never surface a raw TypeError (a throwing getter or Proxy in the input, say).
-function safely<T>(run: () => T): T {
+/** Runs `run`, turning anything but a PolicyError (a throwing getter or revoked Proxy in the input) into one. */
+export function safely<T>(run: () => T): T {
   try {
     return run();
   } catch (error) {
@@ -305,7 +305,6 @@ const mapArray = (input: unknown, fn: (item: unknown, index: number) => unknown)
 export interface WorkspaceWriteArgs {
   roots: unknown;
   allowlist?: unknown;
-  networkAccess?: boolean;
   sensitivePaths?: unknown;
   limits?: unknown;
   seccomp?: unknown;
@@ -317,7 +316,7 @@ export function workspaceWriteWire(args: WorkspaceWriteArgs, issues: PolicyIssue
   return {
     type: 'workspace_write',
     writable_roots: mapArray(args.roots, (r) => (isRecord(r) ? r : { root: r })),
-    network_access: args.networkAccess ?? (Array.isArray(allowlist) && allowlist.length > 0),
+    network_access: Array.isArray(allowlist) && allowlist.length > 0,
     network_allowlist: allowlist,
     sensitive_paths:
       args.sensitivePaths === undefined || args.sensitivePaths === null

@@ -131,6 +131,20 @@ describe('immutability', () => {
     expect(p.toJSON()).toEqual(SandboxPolicy.workspaceWrite(['/w']).toJSON());
   });
 
+  it('mutating the input after parse or construction changes nothing', () => {
+    const input = { type: 'workspace_write', writable_roots: [{ root: '/a' }], network_allowlist: [{ domain: 'a.example' }] };
+    const p = SandboxPolicy.parse(input);
+    input.writable_roots.push({ root: '/evil' });
+    input.writable_roots[0]!.root = '/evil';
+    input.network_allowlist[0]!.domain = 'evil.example';
+    expect(p.writableRoots).toEqual([{ root: '/a' }]);
+    expect(p.isNetworkAllowed('a.example', 443)).toBe(true);
+    const roots = ['/b'];
+    const q = SandboxPolicy.workspaceWrite(roots);
+    roots.push('/evil');
+    expect(q.writableRoots).toEqual([{ root: '/b' }]);
+  });
+
   it('the constructor is not callable from outside', () => {
     const Ctor = SandboxPolicy as unknown as new (...args: unknown[]) => SandboxPolicy;
     expect(() => new Ctor(Symbol('x'), { type: 'danger_full_access' })).toThrow(/static constructors/);

@@ -296,3 +296,23 @@ describe('constructors validate with the same schema', () => {
     expect(() => SandboxPolicy.parse({ type: 'read_only', x: 1 }, null as never)).toThrow(PolicyError);
   });
 });
+
+describe('hostile arguments', () => {
+  it('revoked proxies give PolicyErrors (or false), never a TypeError', () => {
+    const revoked = () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      return proxy;
+    };
+    expect(() => SandboxPolicy.parse(revoked())).toThrow(PolicyError);
+    expect(() => SandboxPolicy.workspaceWrite(revoked() as never)).toThrow(PolicyError);
+    expect(() => SandboxPolicy.workspaceWrite([revoked()] as never)).toThrow(PolicyError);
+    expect(() => SandboxPolicy.readOnlyWithNetwork(revoked() as never)).toThrow(PolicyError);
+    expect(() => SandboxPolicy.workspaceWriteWithLimits(['/a'], revoked() as never)).toThrow(PolicyError);
+    expect(() => SandboxPolicy.workspaceWriteWithSensitivePaths(['/a'], revoked() as never)).toThrow(PolicyError);
+    expect(() => SandboxPolicy.workspaceWriteFull(['/a'], revoked() as never, revoked() as never, revoked() as never, revoked() as never)).toThrow(PolicyError);
+    expect(() => NetworkAllowlistEntry.https(revoked() as never)).toThrow(PolicyError);
+    expect(() => SandboxPolicy.readOnly().canSet(revoked() as never)).toThrow(PolicyError);
+    expect(SandboxPolicy.readOnly().equals(revoked() as never)).toBe(false);
+  });
+});
