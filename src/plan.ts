@@ -4,14 +4,18 @@
 // reuse the compiled object, so per-spawn work is only argv/envp/stdio.
 import { readFileSync } from 'node:fs';
 import type { SandboxPolicy } from './policy/index.js';
+import { compileFilesystemPlan, type FilesystemPlan, type FilesystemReport, type MountSpec } from './filesystem/index.js';
 import type { NativeMountOp, NativeSpawnPlan } from './native.js';
 import { MountKind } from './native-types.js';
 import { rawProbe } from './probe.js';
+import { compileSeccomp, type CompiledSeccomp } from './seccomp/index.js';
+import type { SyscallArch } from './policy/syscall-table.js';
 
 // clone(2) flags.
 const CLONE_NEWNS = 0x00020000;
 const CLONE_NEWUSER = 0x10000000;
 const CLONE_NEWPID = 0x20000000;
+const CLONE_NEWNET = 0x40000000;
 
 /** How the whole process tree is killed, strongest first. */
 export type TreeKill = 'pid-namespace' | 'cgroup' | 'process-group';
@@ -64,13 +68,43 @@ export interface CompileOptions {
   landlockAbiCap?: number;
 }
 
-/** The cached result of compiling a policy for a cwd. */
-export interface CompiledSandbox {
+/** The network mode a policy asks for. */
+export type NetworkMode = 'none' | 'allowlist' | 'full';
+
+/** Seccomp part of the enforcement report. */
+export interface SeccompReport {
+  installed: boolean;
+  profile: CompiledSeccomp['profile'] | null;
+  rules: number;
+  instructions: number;
+  arch: SyscallArch | null;
+}
+
+/** Network part of the enforcement report. */
+export interface NetworkReport {
+  mode: NetworkMode;
+  /** Mechanisms that hold the mode (e.g. 'network namespace', 'seccomp socket rules', 'landlock tcp'). */
+  by: string[];
+  gaps: string[];
+}
+
+/** What a spawn hands to the native child, and the report that goes with it. */
+export interface SpawnSandbox {
   plan: Omit<NativeSpawnPlan, 'file' | 'argv' | 'envp' | 'cwd'>;
   report: Omit<EnforcementReport, 'lifecycle'> & { lifecycle: Omit<LifecycleReport, 'removedEnv' | 'envSanitized'> };
   /** Protections that cannot be enforced here; strict mode refuses to spawn when non-empty. */
   missing: string[];
   pidNamespace: boolean;
+}
+
+/** The cached, filesystem-independent part of a compiled policy. */
+export interface CompiledSandbox extends SpawnSandbox {
+  useNamespaces: boolean;
+  network: NetworkMode;
+  confining: boolean;
+  /** The last filesystem plan merged in, and the merge (reused while the plan is unchanged). */
+  lastFs?: FilesystemPlan;
+  lastMerged?: SpawnSandbox;
 }
 
 let capLastCap: number | undefined;
@@ -92,38 +126,99 @@ export function isConfining(policy: SandboxPolicy): boolean {
   return policy.kind === 'ReadOnly' || policy.kind === 'WorkspaceWrite';
 }
 
-/** Compiles (or returns the cached compilation of) a policy for a cwd. */
-export function compileSandbox(policy: SandboxPolicy, cwd: string, options: CompileOptions): CompiledSandbox {
-  const key = JSON.stringify([cwd, options.enforcement, options.namespaces, options.landlockAbiCap ?? null]);
+/** The policy's network mode. */
+export function networkMode(policy: SandboxPolicy): NetworkMode {
+  if (policy.hasFullNetworkAccess()) return 'full';
+  return policy.hasNetworkAllowlist() ? 'allowlist' : 'none';
+}
+
+const MOUNT_KINDS: Record<MountSpec['kind'], number> = {
+  'bind-ro': MountKind.bindReadOnly,
+  'tmpfs-mask': MountKind.tmpfsMask,
+  'file-mask': MountKind.fileMask,
+  proc: MountKind.proc,
+  tmpfs: MountKind.tmpfs,
+};
+
+function seccompArch(): SyscallArch | null {
+  return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : null;
+}
+
+/**
+ * Everything a spawn of `policy` in `cwd` needs. The policy-level part is compiled once and
+ * cached; the filesystem plan is asked for on every spawn (its cache revalidates the paths the
+ * Landlock ruleset pinned, a few lstat calls) and merged only when it changed.
+ */
+export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: CompileOptions): SpawnSandbox {
+  const compiled = policySandbox(policy, options);
+  const fs = compileFilesystemPlan({
+    policy,
+    cwd,
+    probe: rawProbe(),
+    enforcement: options.enforcement,
+    ...(options.landlockAbiCap !== undefined ? { landlockAbiCap: options.landlockAbiCap } : {}),
+    network: { mode: compiled.network },
+    namespaces: compiled.useNamespaces,
+  });
+  if (compiled.lastFs !== fs || !compiled.lastMerged) {
+    compiled.lastFs = fs;
+    compiled.lastMerged = mergeFilesystem(compiled, fs);
+  }
+  return compiled.lastMerged;
+}
+
+/** The policy-level part (no filesystem plan): what a child that never started reports. */
+export function policySandbox(policy: SandboxPolicy, options: CompileOptions): CompiledSandbox {
+  const key = JSON.stringify([options.enforcement, options.namespaces, options.landlockAbiCap ?? null]);
   let perPolicy = cache.get(policy);
   if (!perPolicy) {
     perPolicy = new Map();
     cache.set(policy, perPolicy);
   }
-  const hit = perPolicy.get(key);
-  if (hit) return hit;
-  const compiled = compile(policy, cwd, options);
-  perPolicy.set(key, compiled);
+  let compiled = perPolicy.get(key);
+  if (!compiled) {
+    compiled = compile(policy, options);
+    perPolicy.set(key, compiled);
+  }
   return compiled;
 }
 
-function compile(policy: SandboxPolicy, _cwd: string, options: CompileOptions): CompiledSandbox {
+function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan): SpawnSandbox {
+  // Filesystem masks go first; /proc (pid namespace) last, so no mask can hide it.
+  const mounts: NativeMountOp[] = compiled.useNamespaces
+    ? [...fs.mounts.map((m) => ({ kind: MOUNT_KINDS[m.kind], target: m.target, ...(m.source ? { source: m.source } : {}), preservedFlags: m.preservedFlags })), ...compiled.plan.mounts]
+    : [];
+  const filesystem: FilesystemReport = fs.report;
+  return {
+    plan: { ...compiled.plan, mounts, landlockRulesetFd: fs.rulesetFd },
+    report: { ...compiled.report, filesystem, missing: [...compiled.missing, ...fs.missing] },
+    missing: [...compiled.missing, ...fs.missing],
+    pidNamespace: compiled.pidNamespace,
+  };
+}
+
+function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbox {
   const probe = rawProbe();
   const confining = isConfining(policy);
+  const network = networkMode(policy);
   const missing: string[] = [];
 
   // Namespaces: a pid namespace makes the tree kill total (the command is its pid 1: when it
   // dies, the kernel kills the rest) and survives a SIGKILLed host (pdeathsig on pid 1); a
-  // mount namespace gives it a fresh /proc, where host pids are invisible. Non-root callers
-  // need a user namespace for both; it maps their uid and gid to themselves.
+  // mount namespace gives it a fresh /proc, where host pids are invisible, and carries the
+  // filesystem masks. Non-root callers need a user namespace for both; it maps their uid and
+  // gid to themselves.
   const canNamespace = probe.isRoot
     ? probe.mountNamespace && probe.pidNamespace
     : probe.userNamespaces && probe.mountNamespace && probe.pidNamespace;
   const useNamespaces = confining && options.namespaces && canNamespace;
+  // No network: a fresh network namespace holds only a loopback of its own, so even the
+  // host's 127.0.0.1 services are out of reach.
+  const useNetns = useNamespaces && network === 'none' && probe.networkNamespace;
   let namespaceFlags = 0;
   const mounts: NativeMountOp[] = [];
   if (useNamespaces) {
-    namespaceFlags = CLONE_NEWNS | CLONE_NEWPID | (probe.isRoot ? 0 : CLONE_NEWUSER);
+    namespaceFlags = CLONE_NEWNS | CLONE_NEWPID | (probe.isRoot ? 0 : CLONE_NEWUSER) | (useNetns ? CLONE_NEWNET : 0);
     mounts.push({ kind: MountKind.proc, target: '/proc' });
   }
 
@@ -135,7 +230,27 @@ function compile(policy: SandboxPolicy, _cwd: string, options: CompileOptions): 
   }
   const dropCapabilities = probe.isRoot && confining;
 
-  const plan: CompiledSandbox['plan'] = {
+  // Seccomp: ReadOnly and WorkspaceWrite only (the other two answer 'permissive' but install
+  // nothing, as the reference does).
+  let seccomp: CompiledSeccomp | null = null;
+  const arch = seccompArch();
+  if (confining) {
+    if (!probe.seccompFilter) missing.push('seccomp: this kernel cannot install seccomp filters');
+    else if (!arch) missing.push(`seccomp: no filter for architecture ${process.arch}`);
+    else {
+      seccomp = compileSeccomp(policy.seccompProfile(), { arch, network, unixSockets: 'allow', netns: useNetns });
+    }
+  }
+
+  const networkReport: NetworkReport = { mode: network, by: [], gaps: [] };
+  if (confining && network !== 'full') {
+    if (useNetns) networkReport.by.push('network namespace (loopback only)');
+    if (seccomp) networkReport.by.push('seccomp socket rules');
+    if (probe.landlockAbi >= 4 && (options.landlockAbiCap ?? 99) >= 4) networkReport.by.push('landlock tcp');
+    if (!useNetns) networkReport.gaps.push('no network namespace: the host loopback is reachable where seccomp allows inet sockets');
+  }
+
+  const plan: SpawnSandbox['plan'] = {
     newSession: true,
     dieWithParent: true,
     noNewPrivs: true,
@@ -145,15 +260,22 @@ function compile(policy: SandboxPolicy, _cwd: string, options: CompileOptions): 
     namespaceFlags,
     writeIdMaps: useNamespaces && !probe.isRoot,
     mounts,
-    loopbackUp: false,
+    loopbackUp: useNetns,
     cgroupProcsFds: [],
     landlockRulesetFd: -1,
     landlockFlags: 0,
-    seccompProgram: null,
-    seccompFlags: 0,
+    seccompProgram: seccomp?.program ?? null,
+    seccompFlags: seccomp?.flags ?? 0,
   };
 
-  const report: CompiledSandbox['report'] = {
+  const seccompReport: SeccompReport = {
+    installed: seccomp !== null,
+    profile: seccomp?.profile ?? null,
+    rules: seccomp?.rules ?? 0,
+    instructions: seccomp?.instructions ?? 0,
+    arch: seccomp?.arch ?? null,
+  };
+  const report: SpawnSandbox['report'] = {
     policy: policy.kind,
     enforcement: options.enforcement,
     kernel: { release: probe.release, landlockAbi: probe.landlockAbi, isRoot: probe.isRoot },
@@ -161,7 +283,7 @@ function compile(policy: SandboxPolicy, _cwd: string, options: CompileOptions): 
       user: (namespaceFlags & CLONE_NEWUSER) !== 0,
       mount: (namespaceFlags & CLONE_NEWNS) !== 0,
       pid: (namespaceFlags & CLONE_NEWPID) !== 0,
-      network: false,
+      network: (namespaceFlags & CLONE_NEWNET) !== 0,
       ipc: false,
     },
     lifecycle: {
@@ -173,7 +295,9 @@ function compile(policy: SandboxPolicy, _cwd: string, options: CompileOptions): 
       noNewPrivs: true,
       capabilitiesDropped: dropCapabilities,
     },
+    seccomp: seccompReport,
+    network: networkReport,
     missing,
   };
-  return { plan, report, missing, pidNamespace: useNamespaces };
+  return { plan, report, missing, pidNamespace: useNamespaces, useNamespaces, network, confining };
 }

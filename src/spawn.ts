@@ -11,7 +11,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CordonError, SandboxSetupError, SpawnOptionsError, EnforcementError } from './errors.js';
 import { sanitizeEnv, toEnvp } from './env.js';
 import { native, type NativeStdio } from './native.js';
-import { compileSandbox, type EnforcementReport } from './plan.js';
+import { policySandbox, sandboxForSpawn, type EnforcementReport, type SpawnSandbox } from './plan.js';
 import { SandboxPolicy } from './policy/index.js';
 import { parseSpawnOptions, type SpawnOptions, type StdioOption } from './options.js';
 
@@ -347,29 +347,33 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   const inherited = opts.env === undefined ? sanitizeEnv(process.env) : { env: { ...opts.env }, removed: [] as string[] };
   const env = { ...inherited.env, ...markers(policy, cwd) };
 
-  const compiled = compileSandbox(policy, cwd, {
+  const compileOptions = {
     enforcement: opts.enforcement,
     namespaces: opts.namespaces,
     ...(opts.landlockAbiCap !== undefined ? { landlockAbiCap: opts.landlockAbiCap } : {}),
-  });
-  if (opts.enforcement === 'strict' && compiled.missing.length > 0) throw new EnforcementError(compiled.missing);
-
-  const enforcement: EnforcementReport = {
-    ...compiled.report,
-    lifecycle: { ...compiled.report.lifecycle, envSanitized: opts.env === undefined, removedEnv: inherited.removed },
-    missing: [...compiled.missing],
   };
-  const child = new SandboxedProcess(command, [command, ...argList], enforcement);
   const stdio = opts.stdio.map((value, index) => stdioFd(value, index));
+  const reportOf = (r: SpawnSandbox['report'], missing: string[]): EnforcementReport => ({
+    ...r,
+    lifecycle: { ...r.lifecycle, envSanitized: opts.env === undefined, removedEnv: inherited.removed },
+    missing: [...missing],
+  });
 
-  // A missing cwd is named (Node reports only "spawn <cmd> ENOENT").
+  // A missing cwd is named (Node reports only "spawn <cmd> ENOENT"). Checked before compiling:
+  // under WorkspaceWrite the cwd is a writable root, which must exist.
   try {
     if (!statSync(cwd).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'ENOENT';
+    const sandbox = policySandbox(policy, compileOptions);
+    const child = new SandboxedProcess(command, [command, ...argList], reportOf(sandbox.report, sandbox.missing));
     child._fail(Object.assign(spawnError(code, ERRNO[code] ?? 2, command, argList, `cwd ${cwd} is not an existing directory`), { cwd }), stdio);
     return child;
   }
+
+  const compiled = sandboxForSpawn(policy, cwd, compileOptions);
+  if (opts.enforcement === 'strict' && compiled.missing.length > 0) throw new EnforcementError(compiled.missing);
+  const child = new SandboxedProcess(command, [command, ...argList], reportOf(compiled.report, compiled.missing));
 
   const resolved = resolveExecutable(command, env.PATH, cwd);
   if ('error' in resolved) {
