@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -436,6 +437,25 @@ bool GetStrings(Napi::Value v, std::vector<std::string>* out) {
   return true;
 }
 
+// Receives one fd sent with SCM_RIGHTS (already queued: the child sent it before execve).
+int ReceiveFd(int socketFd) {
+  char byte;
+  struct iovec iov = {&byte, 1};
+  char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  if (recvmsg(socketFd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return -1;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  return fd;
+}
+
 // Reads the plan object built by src/spawn.ts. Shape errors are programming errors of our
 // own TS layer, reported uniformly.
 bool ReadPlan(Napi::Env env, Napi::Object o, cordon::SpawnPlan* plan, std::string* error) {
@@ -451,6 +471,7 @@ bool ReadPlan(Napi::Env env, Napi::Object o, cordon::SpawnPlan* plan, std::strin
   plan->writeIdMaps = o.Get("writeIdMaps").ToBoolean();
   plan->loopbackUp = o.Get("loopbackUp").ToBoolean();
   int64_t n;
+  if (GetInt(o, "listenerPort", &n) && n > 0 && n < 65536) plan->listenerPort = static_cast<uint16_t>(n);
   if (GetInt(o, "capLastCap", &n)) plan->capLastCap = static_cast<int>(n);
   if (GetInt(o, "namespaceFlags", &n)) plan->namespaceFlags = static_cast<int>(n);
   Napi::Value cgroupFds = o.Get("cgroupProcsFds");
@@ -549,8 +570,24 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
     }
   }
 
+  // The proxy listener comes back from the child's network namespace over a socketpair.
+  int handoff[2] = {-1, -1};
+  if (plan.listenerPort != 0) {
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handoff) != 0) {
+      int err = errno;
+      closeAll();
+      return ThrowErrno(env, err, "socketpair");
+    }
+    plan.listenerHandoffFd = handoff[1];
+  }
   cordon::SpawnResult result;
   int rc = cordon::Spawn(plan, &result);
+  int listenerFd = -1;
+  if (handoff[0] >= 0) {
+    if (rc == 0 && result.failedStep == 0) listenerFd = ReceiveFd(handoff[0]);
+    close(handoff[0]);
+    close(handoff[1]);
+  }
   for (int i = 0; i < 3; i++) {
     if (createdChildEnd[i] >= 0) close(createdChildEnd[i]);
     createdChildEnd[i] = -1;
@@ -558,6 +595,16 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   if (rc < 0) {
     closeAll();
     return ThrowErrno(env, -rc, "clone");
+  }
+  if (plan.listenerPort != 0 && result.failedStep == 0 && listenerFd < 0) {
+    // The child exec'd without handing over its listener: should not happen; never leave it
+    // running unconfined from its proxy.
+    syscall(SYS_pidfd_send_signal, result.pidfd, SIGKILL, nullptr, 0);
+    siginfo_t si;
+    waitid(P_PID, result.pid, &si, WEXITED);
+    close(result.pidfd);
+    closeAll();
+    return ThrowErrno(env, EPROTO, "receive proxy listener");
   }
   if (result.failedStep != 0) {
     closeAll();
@@ -605,6 +652,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   Napi::Array fds = Napi::Array::New(env, 3);
   for (uint32_t i = 0; i < 3; i++) fds.Set(i, parentEnd[i]);
   out.Set("stdio", fds);
+  out.Set("listenerFd", listenerFd);
   return out;
 }
 

@@ -38,6 +38,8 @@
 #include <linux/securebits.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -81,6 +83,7 @@ const char* ChildStepName(int32_t step) {
     case ChildStep::kUserNamespaceMaps: return "userns-maps";
     case ChildStep::kMount: return "mount";
     case ChildStep::kLoopback: return "loopback";
+    case ChildStep::kListener: return "proxy-listener";
     case ChildStep::kCgroup: return "cgroup";
     case ChildStep::kStdio: return "stdio";
     case ChildStep::kCloseRange: return "close_range";
@@ -237,6 +240,39 @@ int ChildMain(void* arg) {
     memcpy(ifr.ifr_name, "lo", 3);
     ifr.ifr_flags = IFF_UP | IFF_RUNNING;
     if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) Fail(c, ChildStep::kLoopback, errno);
+    close(s);
+  }
+
+  // 6b. The proxy's door inside the namespace: a listener handed to the parent.
+  if (plan.listenerPort != 0 && plan.listenerHandoffFd >= 0) {
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) Fail(c, ChildStep::kListener, errno);
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(plan.listenerPort);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0 || listen(s, 511) != 0) {
+      Fail(c, ChildStep::kListener, errno);
+    }
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    char byte = 'L';
+    struct iovec iov = {&byte, 1};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &s, sizeof(int));
+    if (sendmsg(plan.listenerHandoffFd, &msg, MSG_NOSIGNAL) != 1) Fail(c, ChildStep::kListener, errno);
     close(s);
   }
 

@@ -24,6 +24,7 @@ enum class ChildStep : int32_t {
   kUserNamespaceMaps,
   kMount,
   kLoopback,
+  kListener,
   kCgroup,
   kStdio,
   kCloseRange,
@@ -77,6 +78,11 @@ struct SpawnPlan {
   gid_t gid = 0;
   std::vector<MountOp> mounts;
   bool loopbackUp = false;          // with CLONE_NEWNET: bring lo up
+  // With CLONE_NEWNET: listen on 127.0.0.1:listenerPort inside the sandbox's network namespace
+  // and send the listening socket to the parent over listenerHandoffFd (SCM_RIGHTS). The
+  // socket stays in that namespace, so the host's proxy serves the sandbox with no bridge.
+  uint16_t listenerPort = 0;
+  int listenerHandoffFd = -1;
   // Open cgroup.procs files (one per hierarchy: v2, or v1 memory + pids): the child writes
   // "0" to each, joining before anything can fork.
   std::vector<int> cgroupProcsFds;

@@ -70,6 +70,8 @@ export interface NativeSpawnPlan {
   writeIdMaps: boolean;
   mounts: NativeMountOp[];
   loopbackUp: boolean;
+  /** With a network namespace: listen on 127.0.0.1:port inside it and hand the socket back. */
+  listenerPort?: number;
   /** Open cgroup.procs fds the child joins (writes "0" to) before exec. */
   cgroupProcsFds: number[];
   landlockRulesetFd: number;
@@ -92,4 +94,6 @@ export interface NativeSpawned {
   pid: number;
   /** Parent ends of the pipes created for 'pipe' entries, -1 elsewhere. */
   stdio: [number, number, number];
+  /** The listening socket created inside the child's network namespace, -1 when none. */
+  listenerFd: number;
 }
