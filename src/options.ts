@@ -39,6 +39,8 @@ export interface SpawnOptions {
   namespaces?: boolean;
   /** Testing aid: use at most this Landlock ABI version (0 disables Landlock). */
   landlockAbiCap?: number;
+  /** Allowlist mode: how the host's egress proxy resolves names (default: the system resolver). Tests map names to local servers. */
+  networkResolver?: (host: string) => Promise<string[]>;
 }
 
 /** Spawn options after validation and defaults. */
@@ -56,6 +58,7 @@ export interface ResolvedSpawnOptions {
   enforcement: 'strict' | 'best-effort';
   namespaces: boolean;
   landlockAbiCap: number | undefined;
+  networkResolver: ((host: string) => Promise<string[]>) | undefined;
 }
 
 const noNul = (what: string) => (s: string) => !s.includes('\0') || `${what} must not contain NUL bytes`;
@@ -88,6 +91,7 @@ const optionsSchema = z
     enforcement: z.enum(['strict', 'best-effort']).optional(),
     namespaces: z.boolean().optional(),
     landlockAbiCap: z.number().int('must be an integer').min(0, 'must be >= 0').optional(),
+    networkResolver: z.custom<(host: string) => Promise<string[]>>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
   })
   .strict();
 
@@ -138,5 +142,6 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
     enforcement: o.enforcement ?? 'strict',
     namespaces: o.namespaces ?? true,
     landlockAbiCap: o.landlockAbiCap,
+    networkResolver: o.networkResolver,
   };
 }

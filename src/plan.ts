@@ -10,6 +10,7 @@ import { MountKind } from './native-types.js';
 import { rawProbe } from './probe.js';
 import { compileSeccomp, type CompiledSeccomp } from './seccomp/index.js';
 import type { SyscallArch } from './policy/syscall-table.js';
+import { SANDBOX_PROXY_PORT } from './network.js';
 
 // clone(2) flags.
 const CLONE_NEWNS = 0x00020000;
@@ -95,6 +96,8 @@ export interface SpawnSandbox {
   /** Protections that cannot be enforced here; strict mode refuses to spawn when non-empty. */
   missing: string[];
   pidNamespace: boolean;
+  /** The child's network leaves only through the host's egress proxy (allowlist mode). */
+  proxied: boolean;
 }
 
 /** The cached, filesystem-independent part of a compiled policy. */
@@ -157,7 +160,7 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
     probe: rawProbe(),
     enforcement: options.enforcement,
     ...(options.landlockAbiCap !== undefined ? { landlockAbiCap: options.landlockAbiCap } : {}),
-    network: { mode: compiled.network },
+    network: compiled.proxied ? { mode: 'allowlist', connectPorts: [SANDBOX_PROXY_PORT] } : { mode: compiled.network },
     namespaces: compiled.useNamespaces,
   });
   if (compiled.lastFs !== fs || !compiled.lastMerged) {
@@ -194,6 +197,7 @@ function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan): SpawnSa
     report: { ...compiled.report, filesystem, missing: [...compiled.missing, ...fs.missing] },
     missing: [...compiled.missing, ...fs.missing],
     pidNamespace: compiled.pidNamespace,
+    proxied: compiled.proxied,
   };
 }
 
@@ -214,7 +218,15 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   const useNamespaces = confining && options.namespaces && canNamespace;
   // No network: a fresh network namespace holds only a loopback of its own, so even the
   // host's 127.0.0.1 services are out of reach.
-  const useNetns = useNamespaces && network === 'none' && probe.networkNamespace;
+  const useNetns = useNamespaces && network !== 'full' && probe.networkNamespace;
+  // Allowlist: the child's namespace holds only the proxy's listener (created by the child,
+  // served by the host). Without a namespace nothing would force traffic through the proxy,
+  // so the allowlist cannot hold: strict refuses; best-effort cuts the network off entirely.
+  const allowlistViaProxy = network === 'allowlist' && useNetns;
+  const effectiveNetwork: NetworkMode = network === 'allowlist' && !allowlistViaProxy ? 'none' : network;
+  if (confining && network === 'allowlist' && !allowlistViaProxy) {
+    missing.push('network allowlist: no network namespace here to force traffic through the egress proxy (network would be cut off entirely)');
+  }
   let namespaceFlags = 0;
   const mounts: NativeMountOp[] = [];
   if (useNamespaces) {
@@ -238,13 +250,17 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     if (!probe.seccompFilter) missing.push('seccomp: this kernel cannot install seccomp filters');
     else if (!arch) missing.push(`seccomp: no filter for architecture ${process.arch}`);
     else {
-      seccomp = compileSeccomp(policy.seccompProfile(), { arch, network, unixSockets: 'allow', netns: useNetns });
+      seccomp = compileSeccomp(policy.seccompProfile(), { arch, network: effectiveNetwork, unixSockets: 'allow', netns: useNetns });
     }
   }
 
-  const networkReport: NetworkReport = { mode: network, by: [], gaps: [] };
+  const networkReport: NetworkReport = { mode: effectiveNetwork, by: [], gaps: [] };
   if (confining && network !== 'full') {
-    if (useNetns) networkReport.by.push('network namespace (loopback only)');
+    if (allowlistViaProxy) {
+      networkReport.by.push(`network namespace (loopback and the egress proxy listener on 127.0.0.1:${SANDBOX_PROXY_PORT} only)`);
+      networkReport.by.push('egress proxy: domain allowlist (HTTP, CONNECT, SOCKS5)');
+      networkReport.gaps.push('proxy-unaware tools cannot connect anywhere (no transparent capture)');
+    } else if (useNetns) networkReport.by.push('network namespace (loopback only)');
     if (seccomp) networkReport.by.push('seccomp socket rules');
     if (probe.landlockAbi >= 4 && (options.landlockAbiCap ?? 99) >= 4) networkReport.by.push('landlock tcp');
     if (!useNetns) networkReport.gaps.push('no network namespace: the host loopback is reachable where seccomp allows inet sockets');
@@ -261,6 +277,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     writeIdMaps: useNamespaces && !probe.isRoot,
     mounts,
     loopbackUp: useNetns,
+    ...(allowlistViaProxy ? { listenerPort: SANDBOX_PROXY_PORT } : {}),
     cgroupProcsFds: [],
     landlockRulesetFd: -1,
     landlockFlags: 0,
@@ -299,5 +316,5 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     network: networkReport,
     missing,
   };
-  return { plan, report, missing, pidNamespace: useNamespaces, useNamespaces, network, confining };
+  return { plan, report, missing, pidNamespace: useNamespaces, useNamespaces, network: effectiveNetwork, confining, proxied: allowlistViaProxy };
 }

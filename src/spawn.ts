@@ -10,7 +10,8 @@ import { delimiter, resolve as resolvePath } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CordonError, SandboxSetupError, SpawnOptionsError, EnforcementError } from './errors.js';
 import { sanitizeEnv, toEnvp } from './env.js';
-import { native, type NativeStdio } from './native.js';
+import { native, type NativeSpawned, type NativeStdio } from './native.js';
+import { sandboxProxyEnv, serveChildNetwork } from './network.js';
 import { policySandbox, sandboxForSpawn, type EnforcementReport, type SpawnSandbox } from './plan.js';
 import { SandboxPolicy } from './policy/index.js';
 import { parseSpawnOptions, type SpawnOptions, type StdioOption } from './options.js';
@@ -164,7 +165,7 @@ export class SandboxedProcess extends EventEmitter {
   }
 
   /** @internal */
-  _start(start: () => { id: number; pid: number; stdio: [number, number, number] }, pidNamespace: boolean, stdio: NativeStdio[]): void {
+  _start(start: () => NativeSpawned, pidNamespace: boolean, stdio: NativeStdio[]): NativeSpawned {
     const spawned = start();
     this.#id = spawned.id;
     this.pid = spawned.pid;
@@ -174,6 +175,7 @@ export class SandboxedProcess extends EventEmitter {
     if (stdio[1] === 'pipe') this.stdout = this.#wrap(outFd, true);
     if (stdio[2] === 'pipe') this.stderr = this.#wrap(errFd, true);
     process.nextTick(() => this.emit('spawn'));
+    return spawned;
   }
 
   #wrap(fd: number, readable: boolean): net.Socket {
@@ -382,16 +384,19 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   }
 
   try {
-    child._start(
+    // Allowlist: the proxy variables point at the listener inside the child's namespace.
+    const childEnv = compiled.proxied ? { ...env, ...sandboxProxyEnv() } : env;
+    const spawned = child._start(
       () =>
         native().spawn(
-          { ...compiled.plan, file: resolved.file, argv: [opts.argv0 ?? command, ...argList], envp: toEnvp(env), cwd },
+          { ...compiled.plan, file: resolved.file, argv: [opts.argv0 ?? command, ...argList], envp: toEnvp(childEnv), cwd },
           stdio,
           (code, signal, usage) => child._onExit(code, signal, usage),
         ),
       compiled.pidNamespace,
       stdio,
     );
+    if (spawned.listenerFd >= 0) serveChildNetwork(child, spawned.listenerFd, policy, opts.networkResolver);
   } catch (e) {
     child._fail(translateNativeError(e as NativeFailure, command, argList, cwd), stdio);
     return child;
