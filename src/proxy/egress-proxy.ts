@@ -1,0 +1,442 @@
+// The egress proxy: one in-process server that admits a sandbox's outbound TCP only to
+// destinations the policy allows (linux-sandboxing-brief §6.4). HTTP (forward and CONNECT) and
+// SOCKS5 share every listening port: the first byte of a connection is 0x05 for SOCKS5 and an
+// ASCII method letter for HTTP, so one port and one set of proxy variables serve both.
+//
+// Listeners: the proxy's own TCP port (for sandboxes without a network namespace, and tests),
+// extra per-sandbox loopback ports (openListener), and already-listening socket fds created
+// inside a sandbox's network namespace and handed to the host (attachListener). Each listener
+// carries a scope (decide + onEvent), which is how a shared proxy attributes traffic to the
+// sandbox that sent it.
+//
+// DNS: the proxy resolves every name itself and connects to what *it* resolved; the client
+// only ever supplies a name (or an IP literal, decided as that literal). A name is decided
+// before it is resolved, so a denied name is never even looked up.
+import { promises as dns } from 'node:dns';
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type http from 'node:http';
+import { proxyEnvFor } from './env.js';
+import { formatHostPort, localAddressClass, normalizeHost } from './host.js';
+import { createHttpFrontend } from './http.js';
+import { handleSocks5, SocksReply } from './socks5.js';
+import type {
+  Admission,
+  DecideFn,
+  EgressProxyOptions,
+  ListenerScope,
+  NetworkEvent,
+  OpenedListener,
+  ProxyCore,
+} from './types.js';
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+const SOCKS_VERSION = 0x05;
+
+/** One listening socket and everything that arrived through it. */
+interface Listener {
+  readonly server: net.Server;
+  readonly decide: DecideFn;
+  readonly onEvent: ((event: NetworkEvent) => void) | undefined;
+  /** Client connections and the upstream connections made for them (destroyed on detach). */
+  readonly sockets: Set<net.Socket>;
+  /** Bound by the proxy on the host (own port, openListener), as opposed to an adopted fd that may live in another netns. */
+  readonly hostSide: boolean;
+  closed: boolean;
+}
+
+/** Addresses of the host's interfaces (a proxy bound to 0.0.0.0 is reachable on each). */
+function hostAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address);
+  return out;
+}
+
+/** Default resolver: every address getaddrinfo gives, in its order. */
+async function systemResolve(host: string): Promise<string[]> {
+  const found = await dns.lookup(host, { all: true, verbatim: true });
+  return found.map((a) => a.address);
+}
+
+/** Rejects after `ms` with an ETIMEDOUT error; the timer does not hold the loop open. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * An egress proxy embedded in the host process. Emits 'network' (NetworkEvent) for every
+ * decision, 'error' for listener failures (a process warning when nobody listens), and 'close'.
+ */
+export class EgressProxy extends EventEmitter {
+  /** Address of the proxy's own listener. */
+  readonly host: string;
+  /** Port of the proxy's own listener. */
+  readonly port: number;
+
+  readonly #decide: DecideFn;
+  readonly #resolve: (host: string) => Promise<string[]>;
+  readonly #allowLocal: boolean;
+  readonly #connectTimeoutMs: number;
+  readonly #handshakeTimeoutMs: number;
+  readonly #core: ProxyCore;
+  readonly #http: http.Server;
+  readonly #listeners = new Set<Listener>();
+  readonly #owner = new WeakMap<net.Socket, Listener>();
+  readonly #handshakeTimers = new WeakMap<net.Socket, NodeJS.Timeout>();
+  #closing: Promise<void> | undefined;
+
+  /** Start a proxy listening on options.host:options.port (default 127.0.0.1, random port). */
+  static async start(options: EgressProxyOptions): Promise<EgressProxy> {
+    if (typeof options?.decide !== 'function') throw new TypeError('EgressProxy.start: options.decide must be a function');
+    const proxy = new EgressProxy(options);
+    const main = proxy.#createListener({}, true);
+    await new Promise<void>((resolve, reject) => {
+      main.server.once('error', reject);
+      main.server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 }, () => {
+        main.server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    const address = main.server.address() as net.AddressInfo;
+    // host/port are readonly for users; they are known only once the socket is bound.
+    Object.defineProperty(proxy, 'host', { value: address.address });
+    Object.defineProperty(proxy, 'port', { value: address.port });
+    main.server.on('error', (err) => proxy.#reportError(err));
+    return proxy;
+  }
+
+  private constructor(options: EgressProxyOptions) {
+    super();
+    this.host = '';
+    this.port = 0;
+    this.#decide = options.decide.bind(options);
+    this.#resolve = options.resolve ? options.resolve.bind(options) : systemResolve;
+    this.#allowLocal = options.allowLocalDestinations ?? options.resolve !== undefined;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    this.#core = {
+      admit: (client, host, port, via) => this.#admit(client, host, port, via),
+      dial: (client, addresses, port) => this.#dial(client, addresses, port),
+      tunnel: (client, upstream) => this.#tunnel(client, upstream),
+      settle: (client) => this.#settle(client),
+    };
+    this.#http = createHttpFrontend(this.#core);
+  }
+
+  /** True once close() has been called (the proxy accepts nothing new). */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Serve connections arriving on an already-listening socket fd (TCP or Unix; e.g. created
+   * inside a sandbox's network namespace and handed to the host). The proxy owns the fd from
+   * now on: the returned function stops accepting, closes the fd and destroys the connections
+   * and tunnels that came through it.
+   */
+  attachListener(fd: number, scope: ListenerScope = {}): () => void {
+    if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`attachListener: fd must be a non-negative integer, got ${String(fd)}`);
+    this.#assertOpen('attachListener');
+    const listener = this.#createListener(scope, false);
+    listener.server.on('error', (err) => this.#reportError(err));
+    // net.Server adopts the fd (guessHandleType picks TCP or Pipe) and calls listen() again,
+    // which on an already-listening socket only updates the backlog.
+    listener.server.listen({ fd });
+    return () => this.#detach(listener);
+  }
+
+  /**
+   * Open an extra listener (default 127.0.0.1 on a random port) with its own scope: attribution
+   * and a per-sandbox policy for sandboxes without a network namespace, whose Landlock rule then
+   * allows connecting to this port only.
+   */
+  async openListener(scope: ListenerScope = {}, address: { host?: string; port?: number } = {}): Promise<OpenedListener> {
+    this.#assertOpen('openListener');
+    const listener = this.#createListener(scope, true);
+    await new Promise<void>((resolve, reject) => {
+      listener.server.once('error', reject);
+      listener.server.listen({ host: address.host ?? '127.0.0.1', port: address.port ?? 0 }, () => {
+        listener.server.removeListener('error', reject);
+        resolve();
+      });
+    }).catch((err: unknown) => {
+      this.#detach(listener);
+      throw err;
+    });
+    listener.server.on('error', (err) => this.#reportError(err));
+    const bound = listener.server.address() as net.AddressInfo;
+    return { host: bound.address, port: bound.port, detach: () => this.#detach(listener) };
+  }
+
+  /** Environment variables pointing a child at this proxy (both cases), at `address` (default this.host:this.port). */
+  proxyEnv(address?: { host: string; port: number }): Record<string, string> {
+    return proxyEnvFor(address?.host ?? this.host, address?.port ?? this.port);
+  }
+
+  /** Stop every listener and destroy every open connection and tunnel; resolves when all handles are closed. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const pending: Promise<void>[] = [];
+      for (const listener of this.#listeners) pending.push(...this.#closeListener(listener));
+      await Promise.all(pending);
+      // net.Server emits 'close' before libuv has run the handle's close callback, which
+      // happens in the close phase of this loop turn; two immediates land after it, so that
+      // getActiveResourcesInfo() no longer lists the proxy once close() resolves.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      this.emit('close');
+    })();
+    return this.#closing;
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closing) throw new Error(`EgressProxy.${what}: the proxy is closed`);
+  }
+
+  #createListener(scope: ListenerScope, hostSide: boolean): Listener {
+    const listener: Listener = {
+      // allowHalfOpen: a client's FIN must not close the way back (half-close in tunnels).
+      server: net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#onConnection(listener, socket)),
+      decide: scope.decide ?? this.#decide,
+      onEvent: scope.onEvent,
+      sockets: new Set(),
+      hostSide,
+      closed: false,
+    };
+    this.#listeners.add(listener);
+    return listener;
+  }
+
+  #detach(listener: Listener): void {
+    if (listener.closed) return;
+    for (const p of this.#closeListener(listener)) p.catch(() => undefined);
+  }
+
+  /** Close one listener and its sockets; the promises settle when every handle is closed. */
+  #closeListener(listener: Listener): Promise<void>[] {
+    const pending: Promise<void>[] = [];
+    if (!listener.closed) {
+      listener.closed = true;
+      this.#listeners.delete(listener);
+      pending.push(
+        new Promise<void>((resolve) => {
+          if (!listener.server.listening) return resolve();
+          listener.server.close(() => resolve());
+        }),
+      );
+    }
+    for (const socket of listener.sockets) {
+      if (!socket.closed) pending.push(new Promise((resolve) => socket.once('close', () => resolve())));
+      socket.destroy();
+    }
+    return pending.map((p) => p.catch(() => undefined));
+  }
+
+  #track(listener: Listener, socket: net.Socket): void {
+    listener.sockets.add(socket);
+    this.#owner.set(socket, listener);
+    socket.once('close', () => listener.sockets.delete(socket));
+  }
+
+  #onConnection(listener: Listener, socket: net.Socket): void {
+    if (listener.closed) {
+      socket.destroy();
+      return;
+    }
+    this.#track(listener, socket);
+    // Peer resets are routine for a proxy; every error ends in 'close', where cleanup happens.
+    socket.on('error', () => undefined);
+    const timer = setTimeout(() => socket.destroy(), this.#handshakeTimeoutMs);
+    timer.unref();
+    this.#handshakeTimers.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('readable', () => {
+      const first = socket.read(1) as Buffer | null;
+      if (first === null) {
+        // Closed before sending anything.
+        socket.destroy();
+        return;
+      }
+      socket.unshift(first);
+      if (first[0] === SOCKS_VERSION) handleSocks5(this.#core, socket);
+      // The http.Server never listens: it only parses the connections handed to it here.
+      else this.#http.emit('connection', socket);
+    });
+  }
+
+  #settle(client: net.Socket): void {
+    clearTimeout(this.#handshakeTimers.get(client));
+  }
+
+  #emitEvent(listener: Listener | undefined, event: NetworkEvent): void {
+    try {
+      listener?.onEvent?.(event);
+    } catch (err) {
+      this.#reportError(err);
+    }
+    this.emit('network', event);
+  }
+
+  #reportError(err: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else process.emitWarning(err instanceof Error ? err : new Error(String(err)), { code: 'CORDON_EGRESS_PROXY' });
+  }
+
+  async #admit(client: net.Socket, rawHost: string, port: number, via: NetworkEvent['via']): Promise<Admission> {
+    const listener = this.#owner.get(client);
+    const host = normalizeHost(rawHost);
+    if (host === undefined) {
+      return { ok: false, status: 400, socks: SocksReply.HOST_UNREACHABLE, message: `cannot parse destination host "${rawHost.slice(0, 200)}"` };
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      return { ok: false, status: 400, socks: SocksReply.GENERAL_FAILURE, message: `invalid destination port ${port}` };
+    }
+    const target = formatHostPort(host, port);
+    const deny = (reason: string): Admission => {
+      this.#emitEvent(listener, { host, port, allowed: false, via, reason });
+      return { ok: false, status: 403, socks: SocksReply.NOT_ALLOWED, message: `network access to ${target} denied: ${reason}` };
+    };
+    if (!listener || listener.closed) return deny('the proxy listener is closed');
+
+    let decision;
+    try {
+      decision = listener.decide(host, port);
+    } catch (err) {
+      // Fail closed: a broken policy hook must not open the network.
+      this.#reportError(err);
+      return deny(`the policy check failed: ${(err as Error)?.message ?? String(err)}`);
+    }
+    if (!decision?.allowed) return deny(decision?.rule ?? `no allowlist entry matches ${target}`);
+    const rule = decision.rule ?? `allowed ${target}`;
+
+    const literal = net.isIP(host) !== 0;
+    let addresses: string[];
+    if (literal) addresses = [host];
+    else {
+      try {
+        addresses = await withTimeout(this.#resolve(host), this.#connectTimeoutMs, `resolving ${host}`);
+      } catch (err) {
+        this.#emitEvent(listener, { host, port, allowed: true, via, reason: rule });
+        const code = (err as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
+        return { ok: false, status: code === 'ETIMEDOUT' ? 504 : 502, socks: SocksReply.HOST_UNREACHABLE, message: `cannot resolve ${host}: ${code}` };
+      }
+    }
+
+    const refused: string[] = [];
+    const usable = addresses.filter((address) => {
+      if (net.isIP(address) === 0) {
+        // A resolver must answer with addresses; a name here would be resolved by connect() behind our back.
+        refused.push(`${address} (not an IP address)`);
+        return false;
+      }
+      if (this.#isSelf(address, port)) {
+        refused.push(`${address} (the proxy itself)`);
+        return false;
+      }
+      const cls = literal || this.#allowLocal ? undefined : localAddressClass(address);
+      if (cls) {
+        refused.push(`${address} (${cls})`);
+        return false;
+      }
+      return true;
+    });
+    if (usable.length === 0) {
+      if (refused.length === 0) {
+        this.#emitEvent(listener, { host, port, allowed: true, via, reason: rule });
+        return { ok: false, status: 502, socks: SocksReply.HOST_UNREACHABLE, message: `cannot resolve ${host}: no addresses` };
+      }
+      return deny(`${host} resolves only to refused addresses: ${refused.join(', ')}`);
+    }
+    this.#emitEvent(listener, { host, port, allowed: true, via, reason: rule });
+    return { ok: true, host, port, addresses: usable };
+  }
+
+  /**
+   * Whether address:port is one of the proxy's own host-side listeners: relaying to itself would
+   * loop until descriptors run out. Adopted fds are skipped: they live in a sandbox's network
+   * namespace, where their addresses mean something else.
+   */
+  #isSelf(address: string, port: number): boolean {
+    const cls = localAddressClass(address);
+    for (const listener of this.#listeners) {
+      if (!listener.hostSide) continue;
+      const bound = listener.server.address();
+      if (!bound || typeof bound === 'string' || bound.port !== port) continue;
+      if (bound.address === address) return true;
+      const boundCls = localAddressClass(bound.address);
+      if ((cls === 'loopback' || cls === 'unspecified') && (boundCls === 'loopback' || boundCls === 'unspecified')) return true;
+      if (boundCls === 'unspecified' && hostAddresses().has(address)) return true;
+    }
+    return false;
+  }
+
+  async #dial(client: net.Socket, addresses: string[], port: number): Promise<net.Socket> {
+    const listener = this.#owner.get(client);
+    if (!listener) throw Object.assign(new Error('client is not tracked'), { code: 'ECONNABORTED' });
+    const deadline = Date.now() + this.#connectTimeoutMs;
+    let lastError: unknown;
+    // Addresses in resolver order, one at a time, within one overall budget.
+    for (const address of addresses) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || client.destroyed || listener.closed) break;
+      try {
+        return await this.#connectOnce(listener, address, port, remaining);
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    if (client.destroyed || listener.closed) throw Object.assign(new Error('client went away'), { code: 'ECONNABORTED' });
+    throw lastError ?? Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' });
+  }
+
+  #connectOnce(listener: Listener, address: string, port: number, timeoutMs: number): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+      this.#track(listener, socket);
+      const fail = (err: Error): void => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(Object.assign(new Error(`connect to ${address}:${port} timed out`), { code: 'ETIMEDOUT' })), timeoutMs);
+      timer.unref();
+      const onError = (err: Error): void => fail(err);
+      // close() destroys tracked sockets without an error: settle the attempt then too.
+      const onClose = (): void => fail(Object.assign(new Error('connection closed'), { code: 'ECONNABORTED' }));
+      socket.once('error', onError);
+      socket.once('close', onClose);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeListener('error', onError);
+        socket.removeListener('close', onClose);
+        socket.on('error', () => undefined);
+        resolve(socket);
+      });
+    });
+  }
+
+  /**
+   * Splice client and upstream both ways. pipe() gives backpressure and forwards each FIN as
+   * end() on the other side (both sockets allow half-open, so the other direction keeps
+   * flowing). A side that closes before it has both read its peer's FIN and flushed its own
+   * writes was aborted: the other side is destroyed too, so nothing lingers half-dead.
+   */
+  #tunnel(client: net.Socket, upstream: net.Socket): void {
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const link = (a: net.Socket, b: net.Socket): void => {
+      a.once('close', () => {
+        if (!a.readableEnded || !a.writableFinished) b.destroy();
+      });
+    };
+    link(client, upstream);
+    link(upstream, client);
+  }
+}

@@ -1,0 +1,207 @@
+// HTTP side of the egress proxy: absolute-form forward requests, CONNECT tunnels and
+// forwarded Upgrade requests (ws:// through a forward proxy). Node's own http.Server parses the
+// client side; the proxy core decides, resolves and connects.
+//
+// The destination is always the request target (the absolute URL or the CONNECT authority),
+// never the Host header: forwarded requests get their Host header rewritten to the target
+// (RFC 9112 §3.2.2), so a client cannot send a request for an allowed name to a server that
+// believes it is serving another one.
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pipeline } from 'node:stream';
+import { formatHostPort, parseAuthority } from './host.js';
+import type { Admission, ProxyCore } from './types.js';
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) and the proxy's own credentials never travel on.
+// Transfer-Encoding stays: Node re-frames chunked bodies when the header says chunked.
+const HOP_BY_HOP = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade']);
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+};
+
+/** The internal http.Server that parses client connections handed over by the sniffer. */
+export function createHttpFrontend(core: ProxyCore): http.Server {
+  const server = http.createServer({ noDelay: true });
+  server.on('request', (req, res) => void forward(core, req, res));
+  server.on('connect', (req, socket: Duplex, head: Buffer) => void connect(core, req, socket as Socket, head));
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => void upgrade(core, req, socket as Socket, head));
+  server.on('clientError', (_err, socket: Duplex) => {
+    if (socket.writable) rawAnswer(socket as Socket, 400, 'cordon egress proxy: malformed HTTP request\n');
+    else socket.destroy();
+  });
+  return server;
+}
+
+/** Plain-text error body, the same for forward answers and raw (CONNECT) answers. */
+function body(message: string): string {
+  return `cordon egress proxy: ${message}\n`;
+}
+
+/** Write a complete error response on a raw socket (CONNECT, Upgrade) and close it. */
+function rawAnswer(socket: Socket, status: number, text: string): void {
+  const payload = Buffer.from(text);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}
+
+/** Answer a forward request with an error; the client connection stays usable (keep-alive). */
+function answer(res: http.ServerResponse, status: number, text: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Status and message for a failed dial. */
+function dialFailure(err: unknown, target: string): { status: 502 | 504; message: string } {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN';
+  if (code === 'ETIMEDOUT') return { status: 504, message: body(`connecting to ${target} timed out`) };
+  return { status: 502, message: body(`cannot connect to ${target}: ${code}`) };
+}
+
+/** Headers for the next hop: hop-by-hop ones and those named by Connection dropped, Host set to the target. */
+function nextHopHeaders(raw: string[], hostHeader: string | undefined, keepUpgrade: boolean): string[] {
+  const named = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]?.toLowerCase() === 'connection') for (const t of (raw[i + 1] ?? '').split(',')) named.add(t.trim().toLowerCase());
+  }
+  const out: string[] = hostHeader === undefined ? [] : ['Host', hostHeader];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    const lower = name.toLowerCase();
+    if (hostHeader !== undefined && lower === 'host') continue;
+    if (keepUpgrade && (lower === 'connection' || lower === 'upgrade')) {
+      out.push(name, raw[i + 1] ?? '');
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || (named.has(lower) && lower !== 'transfer-encoding')) continue;
+    out.push(name, raw[i + 1] ?? '');
+  }
+  return out;
+}
+
+/** Parse an absolute-form http:// request target; a string when it is not one (the 400 message). */
+function parseTarget(url: string | undefined): { hostname: string; port: number; path: string; authority: string } | string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url ?? '');
+  } catch {
+    return body(`expected an absolute-form request target (http://host/path), got "${(url ?? '').slice(0, 200)}"`);
+  }
+  if (parsed.protocol !== 'http:') {
+    return body(`only http:// requests are forwarded (use CONNECT for ${parsed.protocol.slice(0, -1)})`);
+  }
+  if (parsed.hostname === '') return body('the request target has no host');
+  const port = parsed.port === '' ? 80 : Number(parsed.port);
+  return { hostname: parsed.hostname, port, path: `${parsed.pathname}${parsed.search}`, authority: parsed.host };
+}
+
+/** Answer text for a refused admission. */
+function refusal(a: Extract<Admission, { ok: false }>): string {
+  return body(a.message);
+}
+
+/** An absolute-form request (`GET http://host/path`): decide, connect, relay one request/response. */
+async function forward(core: ProxyCore, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const client = req.socket;
+  core.settle(client);
+  const target = parseTarget(req.url);
+  if (typeof target === 'string') return answer(res, 400, target);
+  const admission = await core.admit(client, target.hostname, target.port, 'http');
+  if (!admission.ok) return answer(res, admission.status, refusal(admission));
+  let upstream: Socket;
+  try {
+    upstream = await core.dial(client, admission.addresses, admission.port);
+  } catch (err) {
+    const f = dialFailure(err, formatHostPort(admission.host, admission.port));
+    return answer(res, f.status, f.message);
+  }
+  if (client.destroyed) {
+    upstream.destroy();
+    return;
+  }
+  // One upstream connection per request, closed after the response: the client's keep-alive
+  // connection to the proxy may carry requests for different hosts, each decided on its own.
+  const upReq = http.request({
+    method: req.method ?? 'GET',
+    path: target.path,
+    headers: [...nextHopHeaders(req.rawHeaders, target.authority, false), 'Connection', 'close'],
+    createConnection: () => upstream,
+  });
+  upReq.on('response', (upRes) => {
+    const headers = nextHopHeaders(upRes.rawHeaders, undefined, false);
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
+    pipeline(upRes, res, (err) => {
+      if (err) {
+        upstream.destroy();
+        res.destroy();
+      }
+    });
+  });
+  upReq.on('error', (err) => {
+    upstream.destroy();
+    answer(res, 502, body(`upstream ${formatHostPort(admission.host, admission.port)} failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+  });
+  pipeline(req, upReq, (err) => {
+    if (err) upstream.destroy();
+  });
+}
+
+/** `CONNECT host:port`: decide, connect, answer 200 and splice the two sockets. */
+async function connect(core: ProxyCore, req: http.IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+  const target = parseAuthority(req.url ?? '');
+  if (!target) return rawAnswer(client, 400, body(`CONNECT needs host:port, got "${(req.url ?? '').slice(0, 200)}"`));
+  const admission = await core.admit(client, target.host, target.port, 'connect');
+  if (!admission.ok) return rawAnswer(client, admission.status, refusal(admission));
+  let upstream: Socket;
+  try {
+    upstream = await core.dial(client, admission.addresses, admission.port);
+  } catch (err) {
+    const f = dialFailure(err, formatHostPort(admission.host, admission.port));
+    return rawAnswer(client, f.status, f.message);
+  }
+  if (client.destroyed) {
+    upstream.destroy();
+    return;
+  }
+  core.settle(client);
+  client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+  // Bytes the client sent right behind the CONNECT head (an optimistic TLS ClientHello).
+  if (head.length > 0) upstream.write(head);
+  core.tunnel(client, upstream);
+}
+
+/** A forwarded Upgrade request (`GET http://host/ws` + `Upgrade: websocket`): relay the head, then splice. */
+async function upgrade(core: ProxyCore, req: http.IncomingMessage, client: Socket, head: Buffer): Promise<void> {
+  const target = parseTarget(req.url);
+  if (typeof target === 'string') return rawAnswer(client, 400, target);
+  const admission = await core.admit(client, target.hostname, target.port, 'http');
+  if (!admission.ok) return rawAnswer(client, admission.status, refusal(admission));
+  let upstream: Socket;
+  try {
+    upstream = await core.dial(client, admission.addresses, admission.port);
+  } catch (err) {
+    const f = dialFailure(err, formatHostPort(admission.host, admission.port));
+    return rawAnswer(client, f.status, f.message);
+  }
+  if (client.destroyed) {
+    upstream.destroy();
+    return;
+  }
+  core.settle(client);
+  const headers = nextHopHeaders(req.rawHeaders, target.authority, true);
+  let text = `${req.method ?? 'GET'} ${target.path} HTTP/${req.httpVersion}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  upstream.write(`${text}\r\n`);
+  if (head.length > 0) upstream.write(head);
+  core.tunnel(client, upstream);
+}
