@@ -1,0 +1,72 @@
+// The cordon CLI contract: exit statuses as shells give them, --report, check.
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/process.js';
+
+const bin = new URL('../../bin/cordon.js', import.meta.url).pathname; // runs dist/ (npm test builds it first)
+let ws: { dir: string; cleanup: () => void };
+beforeAll(() => {
+  ws = tempDir();
+});
+afterAll(() => ws.cleanup());
+
+const cordon = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: ws.dir, encoding: 'utf8', timeout: 30_000 });
+
+describe('cordon run', () => {
+  it('passes stdio through and exits with the command status', () => {
+    const ok = cordon('run', '--', 'sh', '-c', 'echo hi; echo err >&2');
+    expect(ok).toMatchObject({ status: 0, stdout: 'hi\n', stderr: 'err\n' });
+    expect(cordon('run', '--', 'sh', '-c', 'exit 3').status).toBe(3);
+  });
+
+  it('confines writes to the workspace by default (control: writing inside works)', () => {
+    const r = cordon('run', '--', 'sh', '-c', `echo x > ${join(ws.dir, 'inside')} && echo ok; echo y > /etc/cordon-cli-test 2>/dev/null || echo denied`);
+    expect(r.stdout).toBe('ok\ndenied\n');
+  });
+
+  it('maps failures to shell statuses: 127 not found, 126 not executable, 124 timeout, 128+N signal, 125 setup', () => {
+    expect(cordon('run', '--', 'cordon-no-such-cmd').status).toBe(127);
+    const file = join(ws.dir, 'noexec');
+    writeFileSync(file, 'echo\n', { mode: 0o644 });
+    expect(cordon('run', '--', file).status).toBe(126);
+    expect(cordon('run', '--timeout', '0.5', '--', 'sleep', '30').status).toBe(124);
+    const bad = join(ws.dir, 'bad.json');
+    writeFileSync(bad, '{"type":"nope"}');
+    const r = cordon('run', '--policy', bad, '--', 'true');
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/type/);
+    expect(cordon('run', '--bogus', '--', 'true').status).toBe(125);
+  });
+
+  it('loads a reference-format policy file and prints the enforcement report with --report', () => {
+    const policy = join(ws.dir, 'policy.json');
+    writeFileSync(policy, JSON.stringify({ type: 'read_only' }));
+    const r = cordon('run', '--policy', policy, '--report', '--', 'true');
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stderr);
+    expect(report).toMatchObject({ policy: 'ReadOnly', enforcement: 'strict', lifecycle: { noNewPrivs: true } });
+  });
+});
+
+describe('cordon run and signals', () => {
+  it('forwards SIGTERM to the sandbox and exits 128+15', async () => {
+    const child = spawn(process.execPath, [bin, 'run', '--', 'sleep', '30'], { cwd: ws.dir, stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1000));
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code).toBe(143);
+  });
+});
+
+describe('cordon check', () => {
+  it('prints the kernel probe, for people and as JSON', () => {
+    const human = cordon('check');
+    expect(human.status).toBe(0);
+    expect(human.stdout).toMatch(/landlock\s+ABI \d+/);
+    const json = JSON.parse(cordon('check', '--json').stdout);
+    expect(json.landlock.abi).toBeGreaterThanOrEqual(1);
+    expect(json.seccomp.filter).toBe(true);
+  });
+});
