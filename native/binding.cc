@@ -437,25 +437,6 @@ bool GetStrings(Napi::Value v, std::vector<std::string>* out) {
   return true;
 }
 
-// Receives one fd sent with SCM_RIGHTS (already queued: the child sent it before execve).
-int ReceiveFd(int socketFd) {
-  char byte;
-  struct iovec iov = {&byte, 1};
-  char control[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (recvmsg(socketFd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return -1;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-  return fd;
-}
-
 // Reads the plan object built by src/spawn.ts. Shape errors are programming errors of our
 // own TS layer, reported uniformly.
 bool ReadPlan(Napi::Env env, Napi::Object o, cordon::SpawnPlan* plan, std::string* error) {
@@ -584,7 +565,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   int rc = cordon::Spawn(plan, &result);
   int listenerFd = -1;
   if (handoff[0] >= 0) {
-    if (rc == 0 && result.failedStep == 0) listenerFd = ReceiveFd(handoff[0]);
+    if (rc == 0 && result.failedStep == 0) listenerFd = cordon::ReceiveFd(handoff[0]);
     close(handoff[0]);
     close(handoff[1]);
   }

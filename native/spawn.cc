@@ -185,6 +185,24 @@ bool DropCapabilities(int lastCap) {
   return syscall(SYS_capset, &header, data) == 0;
 }
 
+// One message carrying one fd: the shape the child's listener handoff sends and the parent
+// receives.
+struct FdMessage {
+  char byte = 'L';
+  struct iovec iov;
+  char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg;
+  FdMessage() {
+    memset(control, 0, sizeof control);
+    iov = {&byte, 1};
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+};
+
 int ChildMain(void* arg) {
   const ChildContext* c = static_cast<const ChildContext*>(arg);
   const SpawnPlan& plan = *c->plan;
@@ -257,22 +275,13 @@ int ChildMain(void* arg) {
     if (bind(s, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0 || listen(s, 511) != 0) {
       Fail(c, ChildStep::kListener, errno);
     }
-    char control[CMSG_SPACE(sizeof(int))];
-    memset(control, 0, sizeof control);
-    char byte = 'L';
-    struct iovec iov = {&byte, 1};
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    FdMessage m;  // on the child's stack
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&m.msg);
     cmsg->cmsg_level = SOL_SOCKET;
     cmsg->cmsg_type = SCM_RIGHTS;
     cmsg->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(cmsg), &s, sizeof(int));
-    if (sendmsg(plan.listenerHandoffFd, &msg, MSG_NOSIGNAL) != 1) Fail(c, ChildStep::kListener, errno);
+    if (sendmsg(plan.listenerHandoffFd, &m.msg, MSG_NOSIGNAL) != 1) Fail(c, ChildStep::kListener, errno);
     close(s);
   }
 
@@ -351,6 +360,16 @@ int SelfPidfd() {
 constexpr size_t kChildStackSize = 256 * 1024;
 
 }  // namespace
+
+int ReceiveFd(int socketFd) {
+  FdMessage m;
+  if (recvmsg(socketFd, &m.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return -1;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&m.msg);
+  if (cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  return fd;
+}
 
 int Spawn(const SpawnPlan& plan, SpawnResult* result) {
   std::vector<char*> argv;

@@ -105,4 +105,7 @@ struct SpawnResult {
 // before exec (it has been reaped; pid/pidfd are -1). Never leaks fds or zombies.
 int Spawn(const SpawnPlan& plan, SpawnResult* result);
 
+// Receives one fd queued with SCM_RIGHTS on socketFd (non-blocking, O_CLOEXEC); -1 if none.
+int ReceiveFd(int socketFd);
+
 }  // namespace cordon
