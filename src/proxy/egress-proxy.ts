@@ -44,6 +44,8 @@ interface Listener {
   readonly sockets: Set<net.Socket>;
   /** Bound by the proxy on the host (own port, openListener), as opposed to an adopted fd that may live in another netns. */
   readonly hostSide: boolean;
+  /** Bound address of a host-side listener, cached (getsockname per request shows up in profiles). */
+  bound?: net.AddressInfo;
   closed: boolean;
 }
 
@@ -105,6 +107,7 @@ export class EgressProxy extends EventEmitter {
       });
     });
     const address = main.server.address() as net.AddressInfo;
+    main.bound = address;
     // host/port are readonly for users; they are known only once the socket is bound.
     Object.defineProperty(proxy, 'host', { value: address.address });
     Object.defineProperty(proxy, 'port', { value: address.port });
@@ -172,6 +175,7 @@ export class EgressProxy extends EventEmitter {
     });
     listener.server.on('error', (err) => this.#reportError(err));
     const bound = listener.server.address() as net.AddressInfo;
+    listener.bound = bound;
     return { host: bound.address, port: bound.port, detach: () => this.#detach(listener) };
   }
 
@@ -366,9 +370,8 @@ export class EgressProxy extends EventEmitter {
   #isSelf(address: string, port: number): boolean {
     const cls = localAddressClass(address);
     for (const listener of this.#listeners) {
-      if (!listener.hostSide) continue;
-      const bound = listener.server.address();
-      if (!bound || typeof bound === 'string' || bound.port !== port) continue;
+      const bound = listener.bound;
+      if (!listener.hostSide || !bound || bound.port !== port) continue;
       if (bound.address === address) return true;
       const boundCls = localAddressClass(bound.address);
       if ((cls === 'loopback' || cls === 'unspecified') && (boundCls === 'loopback' || boundCls === 'unspecified')) return true;

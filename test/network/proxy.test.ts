@@ -190,6 +190,43 @@ describe('node clients through the proxy', () => {
   });
 });
 
+describe('forwarded Upgrade (ws:// through an HTTP proxy)', () => {
+  it('relays the Upgrade head with Host rewritten, then splices; a denied name gets 403', async () => {
+    const up = http.createServer((_req, res) => res.end());
+    up.on('upgrade', (req, socket: net.Socket) => {
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\nX-Seen-Host: ${req.headers.host}\r\n\r\n`);
+      socket.pipe(socket);
+    });
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+    const port = (up.address() as net.AddressInfo).port;
+    const p = await EgressProxy.start({ decide: allowlist([`allowed.test:${port}`]).decide, resolve: resolver.resolve });
+    try {
+      const sock = await dialProxy(p.port);
+      sock.write(`GET http://allowed.test:${port}/ws HTTP/1.1\r\nHost: evil.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\nProxy-Connection: keep-alive\r\n\r\n`);
+      const head = await new Promise<string>((resolve) => {
+        let b = '';
+        const on = (c: Buffer): void => {
+          b += c.toString();
+          if (!b.includes('\r\n\r\n')) return;
+          sock.removeListener('data', on);
+          resolve(b);
+        };
+        sock.on('data', on);
+      });
+      expect(head).toMatch(/^HTTP\/1\.1 101/);
+      expect(head).toContain(`X-Seen-Host: allowed.test:${port}`);
+      expect((await echoThrough(sock, Buffer.from('frames'))).toString()).toBe('frames');
+      const denied = await dialProxy(p.port);
+      denied.end(`GET http://denied.test:${port}/ws HTTP/1.1\r\nHost: denied.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`);
+      expect((await readAll(denied)).toString()).toMatch(/^HTTP\/1\.1 403[\s\S]*no allowlist entry matches denied\.test/);
+    } finally {
+      await p.close();
+      up.closeAllConnections();
+      await new Promise((r) => up.close(r));
+    }
+  });
+});
+
 describe('allowlist semantics at the proxy', () => {
   it('wildcards: *.allowed.test covers api.allowed.test and allowed.test itself, not evilallowed.test', async () => {
     for (const host of ['allowed.test', 'api.allowed.test']) expect((await httpConnect(proxy.port, `${host}:${HTTP}`)).status).toBe(200);
