@@ -76,7 +76,15 @@ function resolveExecutable(command: string, pathEnv: string | undefined, cwd: st
       accessSync(candidate, fsConstants.X_OK);
       if (statSync(candidate).isFile()) return { file: candidate };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EACCES') sawNonExecutable = true;
+      // EACCES counts only for a file that exists but is not executable; a PATH directory we
+      // may not search (another user's ~/bin) just holds nothing for us.
+      if ((e as NodeJS.ErrnoException).code === 'EACCES') {
+        try {
+          if (statSync(candidate).isFile()) sawNonExecutable = true;
+        } catch {
+          // not there, or not reachable
+        }
+      }
     }
   }
   return { error: sawNonExecutable ? 'EACCES' : 'ENOENT' };
