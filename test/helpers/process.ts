@@ -1,5 +1,5 @@
 // Shared helpers for enforcement tests: temp workspaces, fd/zombie accounting, liveness.
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,9 +9,22 @@ export function tempDir(prefix = 'cordon-test-'): { dir: string; cleanup: () => 
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Number of open fds of this process. */
+/**
+ * Number of open fds of this process, not counting cached Landlock rulesets: the filesystem
+ * plan cache owns those and rebuilds one (closing the old) when a path it pinned changes,
+ * which parallel test files touching /tmp can cause at any time.
+ */
 export function openFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[landlock-ruleset]') continue;
+    } catch {
+      // closed while listing
+    }
+    count++;
+  }
+  return count;
 }
 
 /** Pids of this process's children that are zombies (exited, not reaped). */
