@@ -49,6 +49,54 @@ interface Listener {
   closed: boolean;
 }
 
+// Upstream → client relay. A pipe() allocates a fresh 64 KiB buffer per read and runs the
+// stream machinery per chunk; reading into one reusable buffer per tunnel (net onread) cut the
+// relay's CPU by 3-4x and raised download throughput ~1.7x in bench/proxy.mjs. The buffer is
+// reused for the next read only once the client socket has taken the bytes: write() either
+// hands them to the kernel synchronously (writableLength drops back to 0) or keeps a reference
+// until flushed, in which case reading pauses until the write callback.
+const RELAY_BUFFER_BYTES = 128 * 1024;
+
+/** Upstream read state of a tunnel. */
+interface Relay {
+  /** The upstream socket reading into the buffer. */
+  upstream: net.Socket | null;
+  /** The client, once the tunnel is established (200 / SOCKS reply sent). */
+  sink: net.Socket | null;
+  /** Copies of bytes that arrived before the tunnel was established. */
+  pending: Buffer[];
+  /** Reading is paused until a write completes (or the tunnel starts). */
+  waiting: boolean;
+}
+
+/** onread callback: forward one chunk; false pauses reading (the buffer is still in use). */
+function relayChunk(relay: Relay, chunk: Buffer): boolean {
+  const { sink, upstream } = relay;
+  if (sink === null) {
+    relay.pending.push(Buffer.from(chunk));
+    relay.waiting = true;
+    return false;
+  }
+  if (sink.destroyed) return false;
+  sink.write(chunk, () => {
+    if (!relay.waiting) return;
+    relay.waiting = false;
+    if (upstream && !upstream.destroyed) restartReading(upstream);
+  });
+  if (sink.writableLength === 0) return true;
+  relay.waiting = true;
+  return false;
+}
+
+/**
+ * Resume a socket whose onread callback returned false (which stops the handle directly,
+ * under the stream): pause() + resume() makes the stream call _read(), which restarts it.
+ */
+function restartReading(socket: net.Socket): void {
+  socket.pause();
+  socket.resume();
+}
+
 /** Addresses of the host's interfaces (a proxy bound to 0.0.0.0 is reachable on each). */
 function hostAddresses(): Set<string> {
   const out = new Set<string>();
@@ -92,6 +140,7 @@ export class EgressProxy extends EventEmitter {
   readonly #listeners = new Set<Listener>();
   readonly #owner = new WeakMap<net.Socket, Listener>();
   readonly #handshakeTimers = new WeakMap<net.Socket, NodeJS.Timeout>();
+  readonly #relays = new WeakMap<net.Socket, Relay>();
   #closing: Promise<void> | undefined;
 
   /** Start a proxy listening on options.host:options.port (default 127.0.0.1, random port). */
@@ -126,7 +175,7 @@ export class EgressProxy extends EventEmitter {
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.#core = {
       admit: (client, host, port, via) => this.#admit(client, host, port, via),
-      dial: (client, addresses, port) => this.#dial(client, addresses, port),
+      dial: (client, addresses, port, mode) => this.#dial(client, addresses, port, mode),
       tunnel: (client, upstream) => this.#tunnel(client, upstream),
       settle: (client) => this.#settle(client),
     };
@@ -380,7 +429,7 @@ export class EgressProxy extends EventEmitter {
     return false;
   }
 
-  async #dial(client: net.Socket, addresses: string[], port: number): Promise<net.Socket> {
+  async #dial(client: net.Socket, addresses: string[], port: number, mode: 'tunnel' | 'stream'): Promise<net.Socket> {
     const listener = this.#owner.get(client);
     if (!listener) throw Object.assign(new Error('client is not tracked'), { code: 'ECONNABORTED' });
     const deadline = Date.now() + this.#connectTimeoutMs;
@@ -390,7 +439,7 @@ export class EgressProxy extends EventEmitter {
       const remaining = deadline - Date.now();
       if (remaining <= 0 || client.destroyed || listener.closed) break;
       try {
-        return await this.#connectOnce(listener, address, port, remaining);
+        return await this.#connectOnce(listener, address, port, remaining, mode);
       } catch (err) {
         lastError = err;
       }
@@ -399,9 +448,21 @@ export class EgressProxy extends EventEmitter {
     throw lastError ?? Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' });
   }
 
-  #connectOnce(listener: Listener, address: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  #connectOnce(listener: Listener, address: string, port: number, timeoutMs: number, mode: 'tunnel' | 'stream'): Promise<net.Socket> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: address, port, allowHalfOpen: true, noDelay: true });
+      const options: net.NetConnectOpts = { host: address, port, allowHalfOpen: true, noDelay: true };
+      let relay: Relay | undefined;
+      if (mode === 'tunnel') {
+        relay = { upstream: null, sink: null, pending: [], waiting: false };
+        const r = relay;
+        // The callback gets back the buffer passed here, so it is a Buffer.
+        options.onread = { buffer: Buffer.allocUnsafe(RELAY_BUFFER_BYTES), callback: (n, buf) => relayChunk(r, (buf as Buffer).subarray(0, n)) };
+      }
+      const socket = net.connect(options);
+      if (relay) {
+        relay.upstream = socket;
+        this.#relays.set(socket, relay);
+      }
       this.#track(listener, socket);
       const fail = (err: Error): void => {
         clearTimeout(timer);
@@ -426,14 +487,24 @@ export class EgressProxy extends EventEmitter {
   }
 
   /**
-   * Splice client and upstream both ways. pipe() gives backpressure and forwards each FIN as
-   * end() on the other side (both sockets allow half-open, so the other direction keeps
-   * flowing). A side that closes before it has both read its peer's FIN and flushed its own
+   * Splice client and upstream both ways with backpressure, forwarding each FIN as end() on
+   * the other side (both sockets allow half-open, so the other direction keeps flowing).
+   * Client → upstream is pipe(); upstream → client uses the upstream's reusable read buffer
+   * (relayChunk), which is the download direction of most traffic. A side that closes before it has both read its peer's FIN and flushed its own
    * writes was aborted: the other side is destroyed too, so nothing lingers half-dead.
    */
   #tunnel(client: net.Socket, upstream: net.Socket): void {
     client.pipe(upstream);
-    upstream.pipe(client);
+    const relay = this.#relays.get(upstream);
+    if (relay) {
+      relay.sink = client;
+      for (const chunk of relay.pending.splice(0)) client.write(chunk);
+      upstream.once('end', () => client.end());
+      if (relay.waiting) {
+        relay.waiting = false;
+        restartReading(upstream);
+      }
+    } else upstream.pipe(client);
     const link = (a: net.Socket, b: net.Socket): void => {
       a.once('close', () => {
         if (!a.readableEnded || !a.writableFinished) b.destroy();

@@ -120,7 +120,7 @@ async function forward(core: ProxyCore, req: http.IncomingMessage, res: http.Ser
   if (!admission.ok) return answer(res, admission.status, refusal(admission));
   let upstream: Socket;
   try {
-    upstream = await core.dial(client, admission.addresses, admission.port);
+    upstream = await core.dial(client, admission.addresses, admission.port, 'stream');
   } catch (err) {
     const f = dialFailure(err, formatHostPort(admission.host, admission.port));
     return answer(res, f.status, f.message);
@@ -164,7 +164,7 @@ async function connect(core: ProxyCore, req: http.IncomingMessage, client: Socke
   if (!admission.ok) return rawAnswer(client, admission.status, refusal(admission));
   let upstream: Socket;
   try {
-    upstream = await core.dial(client, admission.addresses, admission.port);
+    upstream = await core.dial(client, admission.addresses, admission.port, 'tunnel');
   } catch (err) {
     const f = dialFailure(err, formatHostPort(admission.host, admission.port));
     return rawAnswer(client, f.status, f.message);
@@ -188,7 +188,7 @@ async function upgrade(core: ProxyCore, req: http.IncomingMessage, client: Socke
   if (!admission.ok) return rawAnswer(client, admission.status, refusal(admission));
   let upstream: Socket;
   try {
-    upstream = await core.dial(client, admission.addresses, admission.port);
+    upstream = await core.dial(client, admission.addresses, admission.port, 'tunnel');
   } catch (err) {
     const f = dialFailure(err, formatHostPort(admission.host, admission.port));
     return rawAnswer(client, f.status, f.message);

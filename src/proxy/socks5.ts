@@ -127,7 +127,7 @@ async function connect(core: ProxyCore, client: Socket, host: string, port: numb
   }
   let upstream: Socket;
   try {
-    upstream = await core.dial(client, admission.addresses, admission.port);
+    upstream = await core.dial(client, admission.addresses, admission.port, 'tunnel');
   } catch (err) {
     client.end(reply(replyForError(err)));
     return;

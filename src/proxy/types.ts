@@ -84,8 +84,12 @@ export type Admission =
 export interface ProxyCore {
   /** Normalise, decide, report, resolve and filter one destination. */
   admit(client: Socket, rawHost: string, port: number, via: NetworkEvent['via']): Promise<Admission>;
-  /** Connect to one of the admitted addresses (tracked, so close() can destroy it). */
-  dial(client: Socket, addresses: string[], port: number): Promise<Socket>;
+  /**
+   * Connect to one of the admitted addresses (tracked, so close() can destroy it). 'tunnel'
+   * sockets read into a reusable buffer and may only be spliced with tunnel(); 'stream'
+   * sockets are ordinary streams (for http.request).
+   */
+  dial(client: Socket, addresses: string[], port: number, mode: 'tunnel' | 'stream'): Promise<Socket>;
   /** Splice two sockets both ways with backpressure and half-close. */
   tunnel(client: Socket, upstream: Socket): void;
   /** The client finished its handshake: lift the handshake deadline. */

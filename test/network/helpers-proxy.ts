@@ -1,6 +1,7 @@
 // Loopback fixtures for the egress proxy tests: origin servers, an allowlist matcher, curl,
 // raw HTTP CONNECT and SOCKS5 clients, and listening fds created in another process.
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { NetworkDecision } from '../../src/proxy/index.js';
@@ -44,6 +45,69 @@ export async function startEchoServer(): Promise<{ port: number; close(): Promis
       return new Promise((r) => server.close(() => r()));
     },
   };
+}
+
+/**
+ * A server that greets first (like SSH or SMTP: bytes arrive before the client says anything),
+ * then answers `<n>\n` with n pseudo-random bytes and ends. Returns the port and the sha256 of
+ * what it would send for n.
+ */
+export async function startBannerServer(): Promise<{ port: number; expected(n: number): string; close(): Promise<void> }> {
+  const bytes = (n: number): Buffer => {
+    const out = Buffer.allocUnsafe(n);
+    let x = 0x12345678;
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      out[i] = x & 0xff;
+    }
+    return out;
+  };
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+    s.write('HELLO\n');
+    let line = '';
+    const onData = (c: Buffer): void => {
+      line += c.toString();
+      if (!line.includes('\n')) return;
+      s.removeListener('data', onData);
+      s.end(bytes(Number(line.trim())));
+    };
+    s.on('data', onData);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    expected: (n) => createHash('sha256').update(Buffer.concat([Buffer.from('HELLO\n'), bytes(n)])).digest('hex'),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** Read a socket to its end slowly (pausing every few chunks), hashing what arrives. */
+export function slowHash(socket: net.Socket): Promise<{ sha256: string; bytes: number }> {
+  return new Promise((resolve) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let chunks = 0;
+    socket.on('data', (c: Buffer) => {
+      hash.update(c);
+      bytes += c.length;
+      if (++chunks % 8 === 0) {
+        // Stall long enough for the proxy's write buffer to fill and its reads to pause.
+        socket.pause();
+        setTimeout(() => socket.resume(), 2);
+      }
+    });
+    socket.once('end', () => resolve({ sha256: hash.digest('hex'), bytes }));
+    socket.resume();
+  });
 }
 
 /**

@@ -17,7 +17,9 @@ import {
   httpConnect,
   listeningFdFromChild,
   readAll,
+  slowHash,
   socks5Connect,
+  startBannerServer,
   startEchoServer,
   startHttpOrigin,
   testResolver,
@@ -187,6 +189,32 @@ describe('node clients through the proxy', () => {
       expect(r.status, bad).toBe(400);
     }
     expect(rules.calls.length).toBe(before);
+  });
+});
+
+describe('tunnel data path', () => {
+  it('server-first bytes, backpressure against a slow reader, and integrity (CONNECT and SOCKS5)', async () => {
+    const banner = await startBannerServer();
+    const p = await EgressProxy.start({ decide: allowlist([`allowed.test:${banner.port}`]).decide, resolve: resolver.resolve });
+    try {
+      const n = 24 * 1024 * 1024;
+      const viaConnect = await httpConnect(p.port, `allowed.test:${banner.port}`);
+      expect(viaConnect.status).toBe(200);
+      // Let the greeting reach the proxy before the client says anything.
+      await new Promise((r) => setTimeout(r, 50));
+      const got = slowHash(viaConnect.socket);
+      viaConnect.socket.write(`${n}\n`);
+      expect(await got).toEqual({ sha256: banner.expected(n), bytes: n + 6 });
+
+      const viaSocks = await socks5Connect(p.port, 'allowed.test', banner.port);
+      expect(viaSocks.reply).toBe(SocksReply.SUCCEEDED);
+      const got2 = slowHash(viaSocks.socket);
+      viaSocks.socket.write(`${n}\n`);
+      expect(await got2).toEqual({ sha256: banner.expected(n), bytes: n + 6 });
+    } finally {
+      await p.close();
+      await banner.close();
+    }
   });
 });
 
