@@ -62,7 +62,9 @@ export interface ListenerScope {
 
 /** An extra loopback listener opened by EgressProxy.openListener (one per sandbox without a netns). */
 export interface OpenedListener {
+  /** Bound address (what the sandbox's proxy variables must name). */
   readonly host: string;
+  /** Bound port (the one port a Landlock connect rule should allow). */
   readonly port: number;
   /** Stop accepting on this port and destroy its open connections and tunnels. Idempotent. */
   detach(): void;
