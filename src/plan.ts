@@ -8,6 +8,7 @@ import { compileFilesystemPlan, type FilesystemPlan, type FilesystemReport, type
 import type { NativeMountOp, NativeSpawnPlan } from './native.js';
 import { MountKind } from './native-types.js';
 import { rawProbe } from './probe.js';
+import { limitsEnvironment, planLimits, type LimitsPlan, type LimitsReport } from './limits.js';
 import { compileSeccomp, type CompiledSeccomp } from './seccomp/index.js';
 import type { SyscallArch } from './policy/syscall-table.js';
 import { SANDBOX_PROXY_PORT } from './network.js';
@@ -55,7 +56,7 @@ export interface EnforcementReport {
   /** The seccomp filter installed. */
   seccomp?: unknown;
   /** Resource limits and their mechanisms. */
-  limits?: unknown;
+  limits?: LimitsReport;
   /** Network mode and its mechanisms. */
   network?: unknown;
 }
@@ -98,6 +99,8 @@ export interface SpawnSandbox {
   pidNamespace: boolean;
   /** The child's network leaves only through the host's egress proxy (allowlist mode). */
   proxied: boolean;
+  /** Resource limits: rlimits are in plan.rlimits; cgroup leaves are made per spawn (LimitSession). */
+  limits: LimitsPlan;
 }
 
 /** The cached, filesystem-independent part of a compiled policy. */
@@ -198,6 +201,7 @@ function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan): SpawnSa
     missing: [...compiled.missing, ...fs.missing],
     pidNamespace: compiled.pidNamespace,
     proxied: compiled.proxied,
+    limits: compiled.limits,
   };
 }
 
@@ -234,8 +238,16 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     mounts.push({ kind: MountKind.proc, target: '/proc' });
   }
 
-  const treeKill: TreeKill = useNamespaces ? 'pid-namespace' : 'process-group';
+  // Resource limits: cgroup leaves where writable, else rlimits that hold without breaking tools.
+  const resourceLimits = policy.resourceLimits();
+  const limits = planLimits(resourceLimits, limitsEnvironment(probe, (namespaceFlags & CLONE_NEWUSER) !== 0, resourceLimits));
+  missing.push(...limits.missing);
+
+  const treeKill: TreeKill = useNamespaces ? 'pid-namespace' : limits.report.cgroup ? 'cgroup' : 'process-group';
   const lifecycleGaps: string[] = [];
+  if (treeKill === 'cgroup') {
+    lifecycleGaps.push('descendants of a SIGKILLed host survive until the next start sweeps the stale cgroup');
+  }
   if (treeKill === 'process-group') {
     lifecycleGaps.push('descendants that call setsid() or setpgid() leave the process group and survive kill/timeout');
     lifecycleGaps.push('descendants of a SIGKILLed host survive (only the direct child has PR_SET_PDEATHSIG)');
@@ -272,7 +284,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     noNewPrivs: true,
     dropCapabilities,
     capLastCap: readCapLastCap(),
-    rlimits: [],
+    rlimits: limits.rlimits,
     namespaceFlags,
     writeIdMaps: useNamespaces && !probe.isRoot,
     mounts,
@@ -314,7 +326,8 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     },
     seccomp: seccompReport,
     network: networkReport,
+    limits: limits.report,
     missing,
   };
-  return { plan, report, missing, pidNamespace: useNamespaces, useNamespaces, network: effectiveNetwork, confining, proxied: allowlistViaProxy };
+  return { plan, report, missing, pidNamespace: useNamespaces, useNamespaces, network: effectiveNetwork, confining, proxied: allowlistViaProxy, limits };
 }

@@ -12,6 +12,7 @@ import { CordonError, SandboxSetupError, SpawnOptionsError, EnforcementError } f
 import { sanitizeEnv, toEnvp } from './env.js';
 import { native, type NativeSpawned, type NativeStdio } from './native.js';
 import { sandboxProxyEnv, serveChildNetwork } from './network.js';
+import { classifyTermination, LimitSession, type LimitsPlan } from './limits.js';
 import { policySandbox, sandboxForSpawn, type EnforcementReport, type SpawnSandbox } from './plan.js';
 import { SandboxPolicy } from './policy/index.js';
 import { parseSpawnOptions, type SpawnOptions, type StdioOption } from './options.js';
@@ -163,6 +164,8 @@ export class SandboxedProcess extends EventEmitter {
   #killReason: Termination | null = null;
   #timers: NodeJS.Timeout[] = [];
   #abortCleanup: (() => void) | null = null;
+  #limits: LimitsPlan | null = null;
+  #limitSession: LimitSession | null = null;
 
   /** @internal use spawnSandboxed() */
   constructor(file: string, args: string[], enforcement: EnforcementReport) {
@@ -231,7 +234,13 @@ export class SandboxedProcess extends EventEmitter {
     // A pid-1 child that had no handler was sent SIGKILL in place of the requested signal:
     // report the signal the caller asked for (it would have died of it as a normal process).
     this.signalCode = name === 'SIGKILL' && this.#translatedSignal ? this.#translatedSignal : name;
-    this.termination = this.#killReason ?? (signal === null ? 'exit' : 'signal');
+    // Host-made endings win; then the limits' evidence (read before the cgroups go away).
+    const session = this.#limitSession;
+    const byLimit = this.#limits
+      ? classifyTermination({ code, signal, usage, limits: this.#limits.limits, evidence: session ? session.evidence() : null })
+      : null;
+    session?.dispose();
+    this.termination = this.#killReason ?? byLimit ?? (signal === null ? 'exit' : 'signal');
     // As Node does: nobody can write to an exited child, and 'close' must not wait for stdin.
     this.stdin?.destroy();
     this.emit('exit', this.exitCode, this.signalCode);
@@ -279,6 +288,8 @@ export class SandboxedProcess extends EventEmitter {
     } catch {
       // ESRCH: the group is gone.
     }
+    // SIGKILL reaches the whole cgroup, setsid escapees included.
+    if (sig === SIGNALS.SIGKILL && this.#limitSession && !this.#exited) this.#limitSession.killAll();
     return delivered;
   }
 
@@ -304,6 +315,12 @@ export class SandboxedProcess extends EventEmitter {
       timer.unref();
       this.#timers.push(timer);
     }
+  }
+
+  /** @internal the limits applied and the child's cgroup session (disposed at exit). */
+  _setLimits(limits: LimitsPlan, session: LimitSession | null): void {
+    this.#limits = limits;
+    this.#limitSession = session;
   }
 
   /** @internal */
@@ -391,21 +408,41 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
     return child;
   }
 
+  // Per-spawn limits: cgroup leaves (the child joins them before execve), uid-relative NPROC.
+  let limitSession: LimitSession | null;
+  try {
+    limitSession = LimitSession.open(compiled.limits);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    child._fail(new SandboxSetupError('cgroup', Math.abs(err.errno ?? 0), err.code ?? 'EUNKNOWN', `cannot set up the resource-limit cgroup: ${err.message} (spawning ${command})`), stdio);
+    return child;
+  }
+  child._setLimits(compiled.limits, limitSession);
+
   try {
     // Allowlist: the proxy variables point at the listener inside the child's namespace.
     const childEnv = compiled.proxied ? { ...env, ...sandboxProxyEnv() } : env;
     const spawned = child._start(
       () =>
         native().spawn(
-          { ...compiled.plan, file: resolved.file, argv: [opts.argv0 ?? command, ...argList], envp: toEnvp(childEnv), cwd },
+          {
+            ...compiled.plan,
+            ...(limitSession ? { rlimits: limitSession.rlimits, cgroupProcsFds: limitSession.procsFds } : {}),
+            file: resolved.file,
+            argv: [opts.argv0 ?? command, ...argList],
+            envp: toEnvp(childEnv),
+            cwd,
+          },
           stdio,
           (code, signal, usage) => child._onExit(code, signal, usage),
         ),
       compiled.pidNamespace,
       stdio,
     );
+    limitSession?.closeProcsFds();
     if (spawned.listenerFd >= 0) serveChildNetwork(child, spawned.listenerFd, policy, opts.networkResolver);
   } catch (e) {
+    limitSession?.dispose();
     child._fail(translateNativeError(e as NativeFailure, command, argList, cwd), stdio);
     return child;
   }
