@@ -87,11 +87,11 @@ describe('network: allowlist through the embedded proxy', () => {
   it('a client that ignores the proxy reaches nothing: direct TCP, UDP, abstract unix sockets of the host', async () => {
     const policy = allowlist();
     // Landlock allows connect() only to the proxy port (EACCES); the namespace has nothing else.
-    expect(['EACCES', 'ECONNREFUSED']).toContain((await run(policy, 'node', ['-e', tcpDirect()])).stdout.trim());
+    expect(['EACCES', 'ECONNREFUSED']).toContain((await run(policy, 'node', ['-e', tcpDirect()])).stdout.toString().trim());
     const curl = await run(policy, 'curl', ['-sS', '-m', '5', '--noproxy', '*', `http://127.0.0.1:${httpPort}/`]);
     expect(curl.exitCode).not.toBe(0);
     await run(policy, 'node', ['-e', udpSend('from-allowlist')]);
-    expect((await run(policy, 'node', ['-e', abstractConnect()])).stdout.trim()).not.toBe('abstract-ok');
+    expect((await run(policy, 'node', ['-e', abstractConnect()])).stdout.toString().trim()).not.toBe('abstract-ok');
     await new Promise((r) => setTimeout(r, 200));
     expect(udpSeen).not.toContain('from-allowlist');
   });
@@ -100,12 +100,12 @@ describe('network: allowlist through the embedded proxy', () => {
 describe('network: none', () => {
   it('refuses TCP to the host loopback, UDP, abstract sockets and the proxy path', async () => {
     const policy = noNetwork();
-    const tcp = (await run(policy, 'node', ['-e', tcpDirect()])).stdout.trim();
+    const tcp = (await run(policy, 'node', ['-e', tcpDirect()])).stdout.toString().trim();
     expect(['EACCES', 'EPERM', 'ECONNREFUSED', 'ENETUNREACH']).toContain(tcp);
     const curl = await run(policy, 'curl', ['-sS', '-m', '5', `http://127.0.0.1:${httpPort}/`]);
     expect(curl.exitCode).not.toBe(0);
     await run(policy, 'node', ['-e', udpSend('from-none')]);
-    expect((await run(policy, 'node', ['-e', abstractConnect()])).stdout.trim()).not.toBe('abstract-ok');
+    expect((await run(policy, 'node', ['-e', abstractConnect()])).stdout.toString().trim()).not.toBe('abstract-ok');
     await new Promise((r) => setTimeout(r, 200));
     expect(udpSeen).not.toContain('from-none');
     expect((await run(policy, 'true', [])).enforcement.network).toMatchObject({ mode: 'none' });
@@ -115,13 +115,13 @@ describe('network: none', () => {
 describe('network: full (the controls)', () => {
   it('reaches the host loopback over TCP and UDP, and the abstract socket', async () => {
     const policy = fullNetwork();
-    expect((await run(policy, 'node', ['-e', tcpDirect()])).stdout.trim()).toBe('OK');
+    expect((await run(policy, 'node', ['-e', tcpDirect()])).stdout.toString().trim()).toBe('OK');
     const curl = await run(policy, 'curl', ['-sS', '-m', '5', `http://127.0.0.1:${httpPort}/`]);
     expect(curl.stdout).toBe(`hello 127.0.0.1:${httpPort}`);
     await run(policy, 'node', ['-e', udpSend('from-full')]);
     await new Promise((r) => setTimeout(r, 200));
     expect(udpSeen).toContain('from-full');
-    const abs = (await run(policy, 'node', ['-e', abstractConnect()])).stdout.trim();
+    const abs = (await run(policy, 'node', ['-e', abstractConnect()])).stdout.toString().trim();
     expect(abs).toBe('abstract-ok');
   });
 });

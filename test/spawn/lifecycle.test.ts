@@ -247,6 +247,8 @@ describe('at scale', () => {
       const r = await execSandboxed('true', [], { policy, cwd: ws.dir });
       if (r.exitCode !== 0) throw new Error(`spawn ${i} exited ${r.exitCode}`);
     }
+    // The pidfd is closed in the uv_close callback, one loop turn after 'close'.
+    await new Promise((r) => setImmediate(r));
     expect(openFdCount()).toBe(fds);
     expect(zombieChildren()).toEqual([]);
     expect(resources()).toBeLessThanOrEqual(handles);
