@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { formatHostPort, parseAuthority } from './host.js';
-import type { Admission, ProxyCore } from './types.js';
+import type { Admission, NetworkEvent, ProxyCore } from './types.js';
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) and the proxy's own credentials never travel on.
 // Transfer-Encoding stays: Node re-frames chunked bodies when the header says chunked.
@@ -110,25 +110,51 @@ function refusal(a: Extract<Admission, { ok: false }>): string {
   return body(a.message);
 }
 
+/**
+ * Admits a destination and dials one of its resolved addresses. On a refusal or a failed dial
+ * `fail` answers the client; resolves undefined then, or when the client left meanwhile.
+ * `authority` is the admitted (normalised) host:port.
+ */
+async function openUpstream(
+  core: ProxyCore,
+  client: Socket,
+  host: string,
+  port: number,
+  via: NetworkEvent['via'],
+  mode: Parameters<ProxyCore['dial']>[3],
+  fail: (status: number, text: string) => void,
+): Promise<{ upstream: Socket; authority: string } | undefined> {
+  const admission = await core.admit(client, host, port, via);
+  if (!admission.ok) {
+    fail(admission.status, refusal(admission));
+    return undefined;
+  }
+  let upstream: Socket;
+  try {
+    upstream = await core.dial(client, admission.addresses, admission.port, mode);
+  } catch (err) {
+    const f = dialFailure(err, formatHostPort(admission.host, admission.port));
+    fail(f.status, f.message);
+    return undefined;
+  }
+  if (client.destroyed) {
+    upstream.destroy();
+    return undefined;
+  }
+  return { upstream, authority: formatHostPort(admission.host, admission.port) };
+}
+
 /** An absolute-form request (`GET http://host/path`): decide, connect, relay one request/response. */
 async function forward(core: ProxyCore, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const client = req.socket;
   core.settle(client);
   const target = parseTarget(req.url);
   if (typeof target === 'string') return answer(res, 400, target);
-  const admission = await core.admit(client, target.hostname, target.port, 'http');
-  if (!admission.ok) return answer(res, admission.status, refusal(admission));
-  let upstream: Socket;
-  try {
-    upstream = await core.dial(client, admission.addresses, admission.port, 'stream');
-  } catch (err) {
-    const f = dialFailure(err, formatHostPort(admission.host, admission.port));
-    return answer(res, f.status, f.message);
-  }
-  if (client.destroyed) {
-    upstream.destroy();
-    return;
-  }
+  const opened = await openUpstream(core, client, target.hostname, target.port, 'http', 'stream', (status, text) =>
+    answer(res, status, text),
+  );
+  if (!opened) return;
+  const { upstream } = opened;
   // One upstream connection per request, closed after the response: the client's keep-alive
   // connection to the proxy may carry requests for different hosts, each decided on its own.
   const upReq = http.request({
@@ -149,7 +175,7 @@ async function forward(core: ProxyCore, req: http.IncomingMessage, res: http.Ser
   });
   upReq.on('error', (err) => {
     upstream.destroy();
-    answer(res, 502, body(`upstream ${formatHostPort(admission.host, admission.port)} failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+    answer(res, 502, body(`upstream ${opened.authority} failed: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
   });
   pipeline(req, upReq, (err) => {
     if (err) upstream.destroy();
@@ -160,19 +186,11 @@ async function forward(core: ProxyCore, req: http.IncomingMessage, res: http.Ser
 async function connect(core: ProxyCore, req: http.IncomingMessage, client: Socket, head: Buffer): Promise<void> {
   const target = parseAuthority(req.url ?? '');
   if (!target) return rawAnswer(client, 400, body(`CONNECT needs host:port, got "${(req.url ?? '').slice(0, 200)}"`));
-  const admission = await core.admit(client, target.host, target.port, 'connect');
-  if (!admission.ok) return rawAnswer(client, admission.status, refusal(admission));
-  let upstream: Socket;
-  try {
-    upstream = await core.dial(client, admission.addresses, admission.port, 'tunnel');
-  } catch (err) {
-    const f = dialFailure(err, formatHostPort(admission.host, admission.port));
-    return rawAnswer(client, f.status, f.message);
-  }
-  if (client.destroyed) {
-    upstream.destroy();
-    return;
-  }
+  const opened = await openUpstream(core, client, target.host, target.port, 'connect', 'tunnel', (status, text) =>
+    rawAnswer(client, status, text),
+  );
+  if (!opened) return;
+  const { upstream } = opened;
   core.settle(client);
   client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
   // Bytes the client sent right behind the CONNECT head (an optimistic TLS ClientHello).
@@ -184,19 +202,11 @@ async function connect(core: ProxyCore, req: http.IncomingMessage, client: Socke
 async function upgrade(core: ProxyCore, req: http.IncomingMessage, client: Socket, head: Buffer): Promise<void> {
   const target = parseTarget(req.url);
   if (typeof target === 'string') return rawAnswer(client, 400, target);
-  const admission = await core.admit(client, target.hostname, target.port, 'http');
-  if (!admission.ok) return rawAnswer(client, admission.status, refusal(admission));
-  let upstream: Socket;
-  try {
-    upstream = await core.dial(client, admission.addresses, admission.port, 'tunnel');
-  } catch (err) {
-    const f = dialFailure(err, formatHostPort(admission.host, admission.port));
-    return rawAnswer(client, f.status, f.message);
-  }
-  if (client.destroyed) {
-    upstream.destroy();
-    return;
-  }
+  const opened = await openUpstream(core, client, target.hostname, target.port, 'http', 'tunnel', (status, text) =>
+    rawAnswer(client, status, text),
+  );
+  if (!opened) return;
+  const { upstream } = opened;
   core.settle(client);
   const headers = nextHopHeaders(req.rawHeaders, target.authority, true);
   let text = `${req.method ?? 'GET'} ${target.path} HTTP/${req.httpVersion}\r\n`;
