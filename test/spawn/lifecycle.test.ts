@@ -241,6 +241,8 @@ describe('at scale', () => {
   it('2000 sequential spawns leave no fds, zombies or handles behind', async () => {
     const resources = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
     await execSandboxed('true', [], { policy, cwd: ws.dir }); // warm caches
+    // Both counts are taken after the last pidfd's close callback (one loop turn after 'close').
+    await new Promise((r) => setImmediate(r));
     const fds = openFdCount();
     const handles = resources();
     for (let i = 0; i < 2000; i++) {
