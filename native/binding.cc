@@ -492,11 +492,16 @@ bool ReadPlan(Napi::Env env, Napi::Object o, cordon::SpawnPlan* plan, std::strin
       Napi::Object m = a.Get(i).As<Napi::Object>();
       cordon::MountOp op;
       int64_t kind = 0, flags = 0;
-      if (!GetInt(m, "kind", &kind) || !m.Get("target").IsString()) { *error = "plan.mounts"; return false; }
+      if (!GetInt(m, "kind", &kind) || kind < cordon::MountOp::kBindReadOnly ||
+          kind > cordon::MountOp::kBindWritable || !m.Get("target").IsString()) {
+        *error = "plan.mounts";
+        return false;
+      }
       op.kind = static_cast<cordon::MountOp::Kind>(kind);
       op.target = m.Get("target").As<Napi::String>().Utf8Value();
       if (m.Get("source").IsString()) op.source = m.Get("source").As<Napi::String>().Utf8Value();
       if (GetInt(m, "preservedFlags", &flags)) op.preservedFlags = static_cast<unsigned long>(flags);
+      op.optional = m.Get("optional").IsBoolean() && m.Get("optional").As<Napi::Boolean>().Value();
       plan->mounts.push_back(std::move(op));
     }
   }

@@ -145,7 +145,29 @@ bool RemountReadOnly(const char* target, unsigned long extra) {
                nullptr) == 0;
 }
 
-bool ApplyMount(const MountOp& op) {
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442  // same number on every architecture (Linux 5.12)
+#endif
+// struct mount_attr of <linux/mount.h>, spelled out: glibc < 2.36 headers lack it.
+struct MountAttr {
+  uint64_t attrSet;
+  uint64_t attrClear;
+  uint64_t propagation;
+  uint64_t usernsFd;
+};
+constexpr uint64_t kMountAttrReadOnly = 0x1;
+constexpr uint64_t kMountAttrNoSuid = 0x2;
+constexpr uint64_t kMountAttrNoDev = 0x4;
+constexpr unsigned kAtRecursive = 0x8000;
+
+// mount_setattr changes only the attributes named, so unlike a MS_REMOUNT it never trips over
+// the locked nosuid/nodev/noexec/atime flags of mounts inherited from the host.
+bool SetMountAttributes(const char* target, unsigned flags, uint64_t set, uint64_t clear) {
+  MountAttr attr = {set, clear, 0, 0};
+  return syscall(SYS_mount_setattr, AT_FDCWD, target, flags, &attr, sizeof attr) == 0;
+}
+
+bool ApplyMountOp(const MountOp& op) {
   const char* target = op.target.c_str();
   switch (op.kind) {
     case MountOp::kBindReadOnly:
@@ -163,9 +185,22 @@ bool ApplyMount(const MountOp& op) {
       return mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0;
     case MountOp::kTmpfs:
       return mount("cordon-tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") == 0;
+    case MountOp::kReadOnlyTree:
+      return SetMountAttributes(target, AT_SYMLINK_NOFOLLOW | kAtRecursive, kMountAttrReadOnly, 0);
+    case MountOp::kBindWritable:
+      // Only the root's own mount turns writable: mounts beneath it keep the read-only
+      // attribute the tree got, and a mount read-only on the host stays locked read-only.
+      return mount(target, target, nullptr, MS_BIND | MS_REC, nullptr) == 0 &&
+             SetMountAttributes(target, AT_SYMLINK_NOFOLLOW, kMountAttrNoSuid | kMountAttrNoDev,
+                                kMountAttrReadOnly);
   }
   errno = EINVAL;
   return false;
+}
+
+bool ApplyMount(const MountOp& op) {
+  if (ApplyMountOp(op)) return true;
+  return op.optional && (errno == ENOENT || errno == ENOTDIR);
 }
 
 bool DropCapabilities(int lastCap) {

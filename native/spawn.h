@@ -53,11 +53,16 @@ struct MountOp {
     kFileMask = 3,      // bind `source` (an empty 0000 file) read-only over a file
     kProc = 4,          // fresh procfs (needs CLONE_NEWPID)
     kTmpfs = 5,         // writable tmpfs (e.g. a private /dev/shm)
+    kReadOnlyTree = 6,  // every mount at and beneath target read-only (mount_setattr, recursive)
+    kBindWritable = 7,  // bind target onto itself, then clear read-only and set nosuid,nodev
   };
   Kind kind;
   std::string target;
   std::string source;
   unsigned long preservedFlags = 0;  // MS_NOSUID|MS_NODEV|MS_NOEXEC|... of the source mount
+  // A target that vanished between planning and the clone (ENOENT, ENOTDIR) is skipped rather
+  // than failing the spawn: used for masks over host unix sockets, which come and go.
+  bool optional = false;
 };
 
 struct SpawnPlan {

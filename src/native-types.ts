@@ -45,13 +45,15 @@ export interface NativeBinding {
 }
 
 /** Mount operation kinds, as native/spawn.h MountOp::Kind. */
-export const MountKind = { bindReadOnly: 1, tmpfsMask: 2, fileMask: 3, proc: 4, tmpfs: 5 } as const;
+export const MountKind = { bindReadOnly: 1, tmpfsMask: 2, fileMask: 3, proc: 4, tmpfs: 5, readOnlyTree: 6, bindWritable: 7 } as const;
 
 export interface NativeMountOp {
   kind: number;
   target: string;
   source?: string;
   preservedFlags?: number;
+  /** Skip (instead of failing the spawn) when the target vanished before the clone. */
+  optional?: boolean;
 }
 
 /** Everything the child needs, prepared by the parent (native/spawn.h SpawnPlan). */

@@ -12,9 +12,20 @@ import { limitsEnvironment, planLimits, type LimitsPlan, type LimitsReport } fro
 import { compileSeccomp, type CompiledSeccomp } from './seccomp/index.js';
 import type { SyscallArch } from './policy/syscall-table.js';
 import { SANDBOX_PROXY_PORT } from './network.js';
+import {
+  hostUnixSocketMasks,
+  kernelHasMountSetattr,
+  privateShmMounts,
+  readOnlyProcMounts,
+  readOnlyTreeMounts,
+  isolationReport,
+  type IsolationClass,
+  type IsolationFacts,
+} from './isolation.js';
 
 // clone(2) flags.
 const CLONE_NEWNS = 0x00020000;
+const CLONE_NEWIPC = 0x08000000;
 const CLONE_NEWUSER = 0x10000000;
 const CLONE_NEWPID = 0x20000000;
 const CLONE_NEWNET = 0x40000000;
@@ -59,6 +70,8 @@ export interface EnforcementReport {
   limits?: LimitsReport;
   /** Network mode and its mechanisms. */
   network?: unknown;
+  /** Per escape class (host sockets, metadata, IPC, ...): what keeps this child from it. */
+  isolation?: IsolationClass[];
 }
 
 /** Options that change what gets compiled. */
@@ -108,8 +121,13 @@ export interface CompiledSandbox extends SpawnSandbox {
   useNamespaces: boolean;
   network: NetworkMode;
   confining: boolean;
-  /** The last filesystem plan merged in, and the merge (reused while the plan is unchanged). */
+  /** The mount ops of the read-only tree and /proc are usable (mount_setattr, Linux 5.12). */
+  readOnlyTree: boolean;
+  /** Escape-class facts known without the filesystem plan. */
+  isolation: Omit<IsolationFacts, 'landlockAbi' | 'maskedSockets'>;
+  /** The last filesystem plan and host-socket masks merged in, and the merge (reused while both are unchanged). */
   lastFs?: FilesystemPlan;
+  lastSocketMasks?: NativeMountOp[];
   lastMerged?: SpawnSandbox;
 }
 
@@ -166,9 +184,12 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
     network: compiled.proxied ? { mode: 'allowlist', connectPorts: [SANDBOX_PROXY_PORT] } : { mode: compiled.network },
     namespaces: compiled.useNamespaces,
   });
-  if (compiled.lastFs !== fs || !compiled.lastMerged) {
+  // Host sockets come and go between spawns: re-read each time (cached on their list).
+  const sockets = compiled.useNamespaces ? hostUnixSocketMasks(fs.writableRoots) : { mounts: [], masked: [] };
+  if (compiled.lastFs !== fs || compiled.lastSocketMasks !== sockets.mounts || !compiled.lastMerged) {
     compiled.lastFs = fs;
-    compiled.lastMerged = mergeFilesystem(compiled, fs);
+    compiled.lastSocketMasks = sockets.mounts;
+    compiled.lastMerged = mergeFilesystem(compiled, fs, sockets);
   }
   return compiled.lastMerged;
 }
@@ -189,15 +210,25 @@ export function policySandbox(policy: SandboxPolicy, options: CompileOptions): C
   return compiled;
 }
 
-function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan): SpawnSandbox {
-  // Filesystem masks go first; /proc (pid namespace) last, so no mask can hide it.
+function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets: { mounts: NativeMountOp[]; masked: string[] }): SpawnSandbox {
+  // Order: the whole tree read-only, the writable roots writable again, then the filesystem
+  // plan's read-only binds and masks on top, host socket masks, a private /dev/shm, and /proc
+  // (pid namespace) last, so no mask can hide it, made read-only right after.
   const mounts: NativeMountOp[] = compiled.useNamespaces
-    ? [...fs.mounts.map((m) => ({ kind: MOUNT_KINDS[m.kind], target: m.target, ...(m.source ? { source: m.source } : {}), preservedFlags: m.preservedFlags })), ...compiled.plan.mounts]
+    ? [
+        ...(compiled.readOnlyTree ? readOnlyTreeMounts(fs.writableRoots) : []),
+        ...fs.mounts.map((m) => ({ kind: MOUNT_KINDS[m.kind], target: m.target, ...(m.source ? { source: m.source } : {}), preservedFlags: m.preservedFlags })),
+        ...sockets.mounts,
+        ...privateShmMounts(fs.writableRoots),
+        ...compiled.plan.mounts,
+        ...(compiled.readOnlyTree ? readOnlyProcMounts() : []),
+      ]
     : [];
   const filesystem: FilesystemReport = fs.report;
+  const isolation = isolationReport({ ...compiled.isolation, landlockAbi: fs.report.landlockAbi, maskedSockets: sockets.masked.length });
   return {
     plan: { ...compiled.plan, mounts, landlockRulesetFd: fs.rulesetFd },
-    report: { ...compiled.report, filesystem, missing: [...compiled.missing, ...fs.missing] },
+    report: { ...compiled.report, filesystem, isolation, missing: [...compiled.missing, ...fs.missing] },
     missing: [...compiled.missing, ...fs.missing],
     pidNamespace: compiled.pidNamespace,
     proxied: compiled.proxied,
@@ -234,7 +265,8 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   let namespaceFlags = 0;
   const mounts: NativeMountOp[] = [];
   if (useNamespaces) {
-    namespaceFlags = CLONE_NEWNS | CLONE_NEWPID | (probe.isRoot ? 0 : CLONE_NEWUSER) | (useNetns ? CLONE_NEWNET : 0);
+    namespaceFlags =
+      CLONE_NEWNS | CLONE_NEWPID | (probe.isRoot ? 0 : CLONE_NEWUSER) | (useNetns ? CLONE_NEWNET : 0) | (probe.ipcNamespace ? CLONE_NEWIPC : 0);
     mounts.push({ kind: MountKind.proc, target: '/proc' });
   }
 
@@ -257,12 +289,21 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   // Seccomp: ReadOnly and WorkspaceWrite only (the other two answer 'permissive' but install
   // nothing, as the reference does).
   let seccomp: CompiledSeccomp | null = null;
+  let unixSocketsRefused = false;
+  let sysvIpcRefused = false;
   const arch = seccompArch();
   if (confining) {
     if (!probe.seccompFilter) missing.push('seccomp: this kernel cannot install seccomp filters');
     else if (!arch) missing.push(`seccomp: no filter for architecture ${process.arch}`);
     else {
-      seccomp = compileSeccomp(policy.seccompProfile(), { arch, network: effectiveNetwork, unixSockets: 'allow', netns: useNetns });
+      // Without a mount namespace nothing keeps the host's pathname sockets out of reach (Landlock
+      // covers them only from ABI 9): strict refuses socket(AF_UNIX), socketpair stays. Without
+      // an IPC namespace the host's SysV IPC and POSIX message queues are refused instead.
+      const unixSockets = useNamespaces || options.enforcement === 'best-effort' ? 'allow' : 'socketpair-only';
+      const refuseSysvIpc = !(useNamespaces && probe.ipcNamespace);
+      seccomp = compileSeccomp(policy.seccompProfile(), { arch, network: effectiveNetwork, unixSockets, refuseSysvIpc, netns: useNetns });
+      unixSocketsRefused = unixSockets === 'socketpair-only' && !policy.seccompProfile().logOnly;
+      sysvIpcRefused = refuseSysvIpc && !policy.seccompProfile().logOnly;
     }
   }
 
@@ -313,7 +354,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
       mount: (namespaceFlags & CLONE_NEWNS) !== 0,
       pid: (namespaceFlags & CLONE_NEWPID) !== 0,
       network: (namespaceFlags & CLONE_NEWNET) !== 0,
-      ipc: false,
+      ipc: (namespaceFlags & CLONE_NEWIPC) !== 0,
     },
     lifecycle: {
       processGroup: true,
@@ -329,5 +370,32 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     limits: limits.report,
     missing,
   };
-  return { plan, report, missing, pidNamespace: useNamespaces, useNamespaces, network: effectiveNetwork, confining, proxied: allowlistViaProxy, limits };
+  const profile = policy.seccompProfile();
+  const blocked = new Set(profile.blockedSyscalls);
+  const seccompRefuses = seccomp !== null && !profile.logOnly;
+  const readOnlyTree = useNamespaces && kernelHasMountSetattr(probe.release);
+  const isolation: CompiledSandbox['isolation'] = {
+    mountNamespace: useNamespaces,
+    pidNamespace: useNamespaces,
+    ipcNamespace: (namespaceFlags & CLONE_NEWIPC) !== 0,
+    readOnlyTree,
+    seccompRefuses,
+    seccompHardening: seccomp !== null && seccomp.profile !== 'permissive',
+    unixSocketsRefused,
+    sysvIpcRefused,
+    keyringsRefused: seccompRefuses && ['add_key', 'request_key', 'keyctl'].every((n) => blocked.has(n)),
+  };
+  return {
+    plan,
+    report,
+    missing,
+    pidNamespace: useNamespaces,
+    useNamespaces,
+    readOnlyTree,
+    isolation,
+    network: effectiveNetwork,
+    confining,
+    proxied: allowlistViaProxy,
+    limits,
+  };
 }

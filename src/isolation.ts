@@ -1,0 +1,258 @@
+// The host state a confined child must not reach through the filesystem view it shares with
+// the host (issue classes Landlock alone leaves open): unix sockets the host created, metadata
+// changes outside the writable roots, protected dirs swapped away, the host's /dev/shm and
+// kernel settings. In the mount-namespace mode each becomes a mount operation of the child;
+// elsewhere the enforcement report names what stays open.
+import { lstatSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { NativeMountOp } from './native.js';
+import { MountKind } from './native-types.js';
+
+const MS_NOSUID = 2;
+const MS_NODEV = 4;
+const MS_NOEXEC = 8;
+
+function isWithin(path: string, root: string): boolean {
+  return path === root || root === '/' || path.startsWith(`${root}/`);
+}
+
+function canonical(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Writable roots whose content is shared with unrelated host software (`/tmp`, `$TMPDIR`): the
+ * sandbox may write there, but sockets other programs left there are not the tool's.
+ */
+function sharedTempRoots(env: NodeJS.ProcessEnv): Set<string> {
+  const out = new Set<string>();
+  for (const p of ['/tmp', '/var/tmp', env.TMPDIR]) {
+    const c = p ? canonical(p) : null;
+    if (c) out.add(c);
+  }
+  return out;
+}
+
+/** Mount ops that make the whole tree read-only by mount, then the writable roots writable again. */
+export function readOnlyTreeMounts(writableRoots: readonly string[]): NativeMountOp[] {
+  // A writable "/" leaves nothing to protect (and a bind over "/" would not be seen by lookups
+  // that start at the root anyway).
+  if (writableRoots.includes('/')) return [];
+  // Parents first: a nested root's bind must land on top of its parent's. Every root becomes a
+  // mountpoint, which is also what keeps it from being renamed away (EBUSY) and re-created with
+  // a planted .git by a sandbox that may write its parent.
+  const roots = [...new Set(writableRoots)].sort((a, b) => a.length - b.length || a.localeCompare(b));
+  return [{ kind: MountKind.readOnlyTree, target: '/' }, ...roots.map((target) => ({ kind: MountKind.bindWritable, target }))];
+}
+
+interface SocketMaskCache {
+  key: string;
+  mounts: NativeMountOp[];
+  masked: string[];
+}
+let socketCache: SocketMaskCache | undefined;
+
+/** Pathnames of the unix sockets bound in this network namespace (the host's). */
+function boundUnixSocketPaths(): string[] {
+  let text: string;
+  try {
+    text = readFileSync('/proc/net/unix', 'latin1');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path — the path is everything after the 7th field
+    // (it may contain spaces); abstract names start with '@'.
+    const m = /^\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\/.*)$/.exec(line);
+    if (m?.[1]) out.push(m[1]);
+  }
+  return out;
+}
+
+/** Directories where desktops and daemons keep their sockets (session bus, X11, ssh/gpg agents). */
+function knownSocketDirs(env: NodeJS.ProcessEnv): string[] {
+  const dirs = ['/tmp/.X11-unix', '/tmp/.ICE-unix'];
+  if (typeof process.getuid === 'function') dirs.push(`/run/user/${process.getuid()}`);
+  if (env.XDG_RUNTIME_DIR) dirs.push(env.XDG_RUNTIME_DIR);
+  if (env.SSH_AUTH_SOCK?.startsWith('/')) dirs.push(dirname(env.SSH_AUTH_SOCK));
+  if (env.GNUPGHOME) dirs.push(env.GNUPGHOME);
+  return dirs;
+}
+
+/**
+ * Masks over the host's unix sockets outside the tool's own roots: an empty read-only tmpfs
+ * over socket directories (nothing can be created there either), and /dev/null bound read-only
+ * and nodev over each other bound socket, so connect() finds no socket. Sockets beneath a
+ * writable root other than the shared temp dirs stay reachable: they are the caller's workspace.
+ * Cached on the list of bound paths, so an exec loop re-reads /proc/net/unix but re-plans only
+ * when the host's sockets changed.
+ */
+export function hostUnixSocketMasks(writableRoots: readonly string[], env: NodeJS.ProcessEnv = process.env): { mounts: NativeMountOp[]; masked: string[] } {
+  const paths = boundUnixSocketPaths();
+  const known = knownSocketDirs(env);
+  const key = JSON.stringify([writableRoots, known, paths]);
+  if (socketCache?.key === key) return socketCache;
+
+  const shared = sharedTempRoots(env);
+  const ownRoots = writableRoots.filter((r) => !shared.has(r));
+  const isOwn = (p: string): boolean => ownRoots.some((r) => isWithin(p, r));
+  // Hiding a directory that holds (or is) a writable root or the shared temp dir would hide the
+  // workspace itself.
+  const hidesRoot = (d: string): boolean => d === '/' || shared.has(d) || writableRoots.some((r) => isWithin(r, d));
+
+  const dirs: string[] = [];
+  for (const d of known) {
+    const c = canonical(d);
+    if (!c || isOwn(c) || hidesRoot(c) || dirs.includes(c)) continue;
+    try {
+      if (lstatSync(c).isDirectory()) dirs.push(c);
+    } catch {
+      /* gone */
+    }
+  }
+  const files: string[] = [];
+  for (const p of paths) {
+    const dir = canonical(dirname(p));
+    if (!dir) continue;
+    const c = join(dir, p.slice(p.lastIndexOf('/') + 1));
+    if (isOwn(c) || dirs.some((d) => isWithin(c, d)) || files.includes(c)) continue;
+    try {
+      if (lstatSync(c).isSocket()) files.push(c);
+    } catch {
+      /* bound in another mount namespace, or already unlinked */
+    }
+  }
+  const mounts: NativeMountOp[] = [
+    ...dirs.map((target) => ({ kind: MountKind.tmpfsMask, target, optional: true })),
+    ...files.map((target) => ({ kind: MountKind.fileMask, target, source: '/dev/null', preservedFlags: MS_NOSUID | MS_NODEV | MS_NOEXEC, optional: true })),
+  ];
+  socketCache = { key, mounts, masked: [...dirs, ...files] };
+  return socketCache;
+}
+
+/** A private, empty /dev/shm (the host's POSIX shared memory and semaphores live there). */
+export function privateShmMounts(writableRoots: readonly string[]): NativeMountOp[] {
+  const shm = canonical('/dev/shm');
+  if (!shm || writableRoots.some((r) => isWithin(r, shm) || isWithin(shm, r))) return [];
+  return [{ kind: MountKind.tmpfs, target: shm, optional: true }];
+}
+
+/** After the fresh /proc: all of it read-only by mount (/proc/sys, sysrq-trigger, ...). */
+export function readOnlyProcMounts(): NativeMountOp[] {
+  return [{ kind: MountKind.readOnlyTree, target: '/proc' }];
+}
+
+/** mount_setattr(2) exists from Linux 5.12. */
+export function kernelHasMountSetattr(release: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return false;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  return major > 5 || (major === 5 && minor >= 12);
+}
+
+/** One escape class of the enforcement report: how this child is kept from it, or why not. */
+export interface IsolationClass {
+  class: string;
+  enforced: boolean;
+  by: string[];
+  gaps: string[];
+}
+
+/** What the spawn plan applies, as far as the escape classes are concerned. */
+export interface IsolationFacts {
+  mountNamespace: boolean;
+  pidNamespace: boolean;
+  ipcNamespace: boolean;
+  /** The tree is read-only by mount, writable roots re-bound (mount namespace + mount_setattr). */
+  readOnlyTree: boolean;
+  /** Landlock ABI the ruleset uses (0: none). */
+  landlockAbi: number;
+  /** A seccomp filter that refuses (not only logs) is installed. */
+  seccompRefuses: boolean;
+  /** The filter applies the argument hardening (setuid modes, socket protocols). */
+  seccompHardening: boolean;
+  unixSocketsRefused: boolean;
+  sysvIpcRefused: boolean;
+  keyringsRefused: boolean;
+  maskedSockets: number;
+}
+
+/**
+ * One line per escape class: enforced or not on this kernel, by what, and what stays open.
+ * Classes that hold only partly say so in `gaps`; `enforced: false` means the class is open.
+ */
+export function isolationReport(f: IsolationFacts): IsolationClass[] {
+  const out: IsolationClass[] = [];
+  const add = (cls: string, by: string[], gaps: string[] = []): void => {
+    out.push({ class: cls, enforced: by.length > 0, by, gaps });
+  };
+
+  const sockets: string[] = [];
+  if (f.landlockAbi >= 9) sockets.push('landlock unix socket rights');
+  if (f.mountNamespace) sockets.push(`mount namespace: host socket dirs and bound sockets masked (${f.maskedSockets} here)`);
+  if (f.unixSocketsRefused) sockets.push('seccomp: socket(AF_UNIX) refused, socketpair allowed');
+  add(
+    'unix-pathname-sockets',
+    sockets,
+    sockets.length === 0
+      ? ['host unix sockets (docker, ssh-agent, D-Bus, X11) reachable where file modes allow']
+      : f.mountNamespace
+        ? ['sockets beneath the writable roots (other than /tmp, $TMPDIR) stay reachable', 'a socket the host binds after the spawn outside the masked dirs is reachable']
+        : [],
+  );
+
+  add(
+    'metadata-outside-writable-roots',
+    f.readOnlyTree ? ['mount namespace: whole tree read-only, writable roots re-bound (chmod, chown, utime, xattr: EROFS)'] : [],
+    f.readOnlyTree ? [] : ['chmod, chown, utimensat, setxattr on files the caller owns outside the writable roots (Landlock does not cover them)'],
+  );
+
+  add(
+    'protected-dir-replacement',
+    f.mountNamespace
+      ? ['mount namespace: protected dirs and every writable root are mountpoints (rename, rmdir: EBUSY)']
+      : f.landlockAbi > 0
+        ? ['landlock: protected names frozen in their root (no remove, rename or create)']
+        : [],
+    f.mountNamespace ? [] : ['a writable root inside another writable root can itself be renamed away'],
+  );
+
+  add('other-syscall-abis', f.seccompRefuses || f.seccompHardening ? ['seccomp: i386, x32 and AArch32 entries killed (arch check first)'] : []);
+
+  add(
+    'socket-protocols',
+    f.seccompRefuses && f.seccompHardening ? ['seccomp: family, type & 0xf and protocol checked (no MPTCP, SCTP, UDP-Lite, ICMP, raw, packet)'] : [],
+  );
+
+  const host: string[] = [];
+  if (f.pidNamespace) host.push('pid namespace + fresh /proc (host pids invisible)');
+  if (f.landlockAbi >= 6) host.push('landlock signal scope');
+  if (f.landlockAbi > 0) host.push('landlock ptrace rule (host /proc/<pid>/environ, fd, mem unreadable)');
+  add('host-processes', host, f.pidNamespace ? [] : [...(f.landlockAbi >= 6 ? [] : ['signals to host processes of the same uid']), 'host /proc/<pid>/cmdline readable']);
+
+  add('inherited-fds', ['close_range(CLOSE_RANGE_CLOEXEC) in the child over the fd table copied at clone']);
+
+  add('sysv-ipc', f.ipcNamespace ? ['ipc namespace (SysV shm, msg, sem and POSIX mqueues private)'] : f.sysvIpcRefused ? ['seccomp: SysV IPC and mq_* refused'] : []);
+  add('posix-shm', f.mountNamespace ? ['mount namespace: private /dev/shm'] : [], f.mountNamespace ? [] : ['host /dev/shm readable where file modes allow']);
+  add('keyrings', f.keyringsRefused ? ['seccomp: add_key, request_key, keyctl refused'] : []);
+  add(
+    'setuid-bits',
+    [
+      ...(f.seccompRefuses && f.seccompHardening ? ['seccomp: S_ISUID/S_ISGID in chmod and create modes refused'] : []),
+      ...(f.readOnlyTree ? ['writable roots mounted nosuid'] : []),
+      'no_new_privs',
+    ],
+    f.seccompRefuses && f.seccompHardening ? [] : ['a setuid file can be left for the host to run'],
+  );
+  add(
+    'kernel-settings',
+    [...(f.landlockAbi > 0 ? ['landlock: no writes outside the writable roots'] : []), ...(f.readOnlyTree ? ['mount namespace: /proc and /sys read-only'] : [])],
+  );
+  return out;
+}
