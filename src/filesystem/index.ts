@@ -10,10 +10,12 @@
 //   C "none" / "mountns-only": Landlock absent (ABI 0, or capped to 0 for tests).
 // In every Landlock mode a sensitive path that is missing but lies in a writable root is kept
 // from being created by freezing its nearest existing ancestor (sibling grants).
+// A root whose `.git` is a file (worktree, submodule) also protects the gitdir it names
+// (linkedGitDirs).
 
-import { closeSync, lstatSync, mkdirSync, openSync, realpathSync, statSync, unlinkSync, fchmodSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, statSync, unlinkSync, fchmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PolicyError } from '../errors.js';
 import { native, type NativeKernelProbe } from '../native.js';
 import { WRITE_PROTECTED_DIRS, type SandboxPolicy } from '../policy/index.js';
@@ -195,6 +197,8 @@ interface Entry {
   /** One of the write-protected names inside a writable root (not from the sensitive list). */
   metadata: boolean;
   underRoot: boolean;
+  /** Repository metadata named by a `.git` file: why this entry is protected (for the report). */
+  linkedFrom?: string;
 }
 
 function canonicalRoots(input: FilesystemPlanInput, stamps: Stamp[]): { roots: string[]; skipped: string[] } {
@@ -232,7 +236,97 @@ function canonicalRoots(input: FilesystemPlanInput, stamps: Stamp[]): { roots: s
   return { roots, skipped };
 }
 
-function collectEntries(input: FilesystemPlanInput, roots: string[]): Entry[] {
+/** Largest `.git` file read; git writes one short line, anything bigger is not a gitfile. */
+const GITFILE_MAX = 4096;
+
+/** The path a gitfile or `commondir` file names, or why it names none (git's own reading). */
+function readPointer(file: string, prefix: string): { target: string } | { problem: string } {
+  let text: string;
+  let fd: number | undefined;
+  try {
+    // Non-blocking, then checked on the fd: a FIFO swapped in after the caller's stat must not
+    // hang the host.
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) return { problem: 'not-a-file' };
+    const buf = Buffer.alloc(GITFILE_MAX + 1);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    if (n > GITFILE_MAX) return { problem: 'too-large' };
+    text = buf.subarray(0, n).toString('utf8');
+  } catch (e) {
+    return { problem: `unreadable (${(e as NodeJS.ErrnoException).code ?? 'error'})` };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  // As git's read_gitfile_gently: the prefix, then the path up to the end of the first line.
+  if (!text.startsWith(prefix)) return { problem: 'invalid-format' };
+  const target = text.slice(prefix.length).split('\n')[0]!.replace(/\r$/, '');
+  if (target.length === 0 || target.includes('\0')) return { problem: 'no-path' };
+  return { target };
+}
+
+/**
+ * A `.git` that is a file (`gitdir: <path>`: linked worktrees, submodules) names the repository
+ * metadata git actually uses, kept elsewhere: its config, hooks, index and refs. The sandbox must
+ * not be able to change them any more than a `.git` directory, or a tool could plant a hook or
+ * `core.fsmonitor` that the host's git runs later. So the named gitdir, and the common dir a
+ * worktree's gitdir points to (`commondir`: the main repository's `.git`, where config, hooks and
+ * branches live), are protected like `.git`. Relative paths resolve against the file's directory,
+ * as git resolves them.
+ *
+ * Decisions:
+ * - A gitdir that is itself a writable root (explicit, or the cwd) stays writable: the caller
+ *   asked for it. This is how a caller lets a tool commit (README "git").
+ * - A gitdir inside a protected `.git` (a submodule's `.git/modules/x`) is already covered.
+ * - A gitdir that contains a writable root (`gitdir: ..`) is left alone and reported: protecting
+ *   it would make the workspace read-only, and a `.git` file planted by an earlier sandbox (where
+ *   `.git` was missing, gap protected-create-not-blocked) must not be able to do that. Linked
+ *   gitdirs only ever add protection to what the policy gives.
+ * - A gitfile git cannot use (no `gitdir: ` line, empty path, unreadable, oversized) protects
+ *   nothing further: git refuses such a worktree, and the `.git` file itself stays read-only
+ *   like `.git`, so the sandbox cannot re-point it. Reported (gap `gitfile-invalid`), never thrown.
+ * - A gitdir that does not exist is kept from being created, like a missing sensitive path (its
+ *   nearest existing ancestor is frozen when it lies in a writable root): otherwise the sandbox
+ *   could create it with a hook of its own for the host's git to run.
+ */
+function linkedGitDirs(roots: readonly string[], stamps: Stamp[]): { links: { path: string; from: string }[]; notes: Protection[] } {
+  const links: { path: string; from: string }[] = [];
+  const notes: Protection[] = [];
+  for (const root of roots) {
+    const gitfile = root === '/' ? '/.git' : `${root}/.git`;
+    let isFile = false;
+    try {
+      isFile = statSync(gitfile).isFile();
+    } catch {
+      // no .git here, or not reachable: nothing names a gitdir
+    }
+    stamps.push(stampOf(gitfile, isFile));
+    if (!isFile) continue;
+    const pointer = readPointer(gitfile, 'gitdir: ');
+    if ('problem' in pointer) {
+      notes.push({
+        what: `gitdir named by ${gitfile}`,
+        enforced: true,
+        by: ['nothing to protect beyond the read-only .git file (git refuses an invalid gitfile)'],
+        gaps: [`gitfile-invalid:${pointer.problem}`],
+      });
+      continue;
+    }
+    const gitdir = resolve(root, pointer.target);
+    links.push({ path: gitdir, from: `gitdir of ${gitfile}` });
+    const commondirFile = join(gitdir, 'commondir');
+    stamps.push(stampOf(commondirFile, true));
+    let common: { target: string } | { problem: string } = { problem: 'none' };
+    try {
+      if (statSync(commondirFile).isFile()) common = readPointer(commondirFile, '');
+    } catch {
+      // no commondir: a submodule's or a plain separate gitdir
+    }
+    if ('target' in common) links.push({ path: resolve(gitdir, common.target), from: `git common dir of ${gitfile}` });
+  }
+  return { links, notes };
+}
+
+function collectEntries(input: FilesystemPlanInput, roots: string[], stamps: Stamp[]): { entries: Entry[]; notes: Protection[] } {
   const sensitive = new Set(input.policy.sensitivePaths().map((s) => s.path));
   const byCanonical = new Map<string, Entry>();
   for (const s of input.policy.sensitivePathsForExecution(input.cwd)) {
@@ -249,14 +343,45 @@ function collectEntries(input: FilesystemPlanInput, roots: string[]): Entry[] {
     }
     byCanonical.set(resolved.canonical, { resolved, blockRead: s.blockRead, blockWrite: s.blockWrite, metadata, underRoot });
   }
+  const { links, notes } = linkedGitDirs(roots, stamps);
+  // Outer first, so a worktree's gitdir inside its (protected) common dir adds no second mount.
+  links.sort((a, b) => a.path.length - b.path.length);
+  for (const link of links) {
+    let resolved: ResolvedPath;
+    try {
+      resolved = resolveGuarded(link.path, roots);
+    } catch (e) {
+      // A symlink loop on the way. Git cannot use it now, but a link in a writable root could be
+      // re-pointed by the sandbox at a gitdir of its own: not enforceable (strict refuses).
+      notes.push({ what: `read-only ${link.path} (${link.from})`, enforced: false, by: [], gaps: [`gitdir-unresolvable:${(e as Error).message}`] });
+      continue;
+    }
+    if (roots.includes(resolved.canonical) || byCanonical.has(resolved.canonical)) continue;
+    if (roots.some((r) => isWithin(r, resolved.canonical))) {
+      notes.push({
+        what: `read-only ${resolved.canonical} (${link.from})`,
+        enforced: false,
+        by: [],
+        gaps: ['gitdir-contains-writable-root (left writable: protecting it would make the workspace read-only)'],
+      });
+      continue;
+    }
+    const covered = [...byCanonical.values()].some(
+      (o) => o.blockWrite && o.resolved.exists && o.resolved.isDir && isWithin(resolved.canonical, o.resolved.canonical),
+    );
+    if (covered) continue;
+    const underRoot = roots.some((r) => isWithin(resolved.canonical, r));
+    byCanonical.set(resolved.canonical, { resolved, blockRead: false, blockWrite: true, metadata: false, underRoot, linkedFrom: link.from });
+  }
   // A read-denied existing directory hides everything beneath it: nested entries add nothing.
   const all = [...byCanonical.values()];
-  return all.filter(
+  const entries = all.filter(
     (e) =>
       !all.some(
         (o) => o !== e && o.blockRead && o.resolved.exists && o.resolved.isDir && isWithin(e.resolved.canonical, o.resolved.canonical),
       ),
   );
+  return { entries, notes };
 }
 
 /** The empty 0000 file bound over sensitive files (EACCES is clearer than /dev/null's EOF). */
@@ -332,7 +457,7 @@ function buildPlan(input: FilesystemPlanInput): CacheEntry {
   }
 
   const { roots, skipped } = canonicalRoots(input, stamps);
-  const entries = collectEntries(input, roots);
+  const { entries, notes: gitNotes } = collectEntries(input, roots, stamps);
   const mountNs = input.namespaces && probe.mountNamespace && (probe.isRoot || probe.userNamespaces);
   const landlock = abi >= 1;
   const freezeMetadata = input.protectMissingMetadata === 'freeze-top-level';
@@ -353,7 +478,9 @@ function buildPlan(input: FilesystemPlanInput): CacheEntry {
           mounts.push({ kind: 'file-mask', target: r.canonical, source: maskFile.file, preservedFlags: mountFlags(r.canonical) });
         }
         stamps.push(stampOf(r.canonical, false));
-      } else if (e.underRoot || !landlock) {
+      } else if (e.underRoot || !landlock || e.linkedFrom) {
+        // A linked gitdir outside the roots is read-only by Landlock already; the bind also
+        // refuses chmod/utime there, which Landlock does not cover.
         mounts.push({ kind: 'bind-ro', target: r.canonical, preservedFlags: mountFlags(r.canonical) });
         stamps.push(stampOf(r.canonical, false));
       }
@@ -449,7 +576,7 @@ function buildPlan(input: FilesystemPlanInput): CacheEntry {
 
   for (const e of entries) {
     const r = e.resolved;
-    const what = e.blockRead ? `deny read+write ${r.canonical}` : `read-only ${r.canonical}`;
+    const what = e.blockRead ? `deny read+write ${r.canonical}` : `read-only ${r.canonical}${e.linkedFrom ? ` (${e.linkedFrom})` : ''}`;
     const by: string[] = [];
     const gaps: string[] = [];
     let enforced: boolean;
@@ -498,6 +625,8 @@ function buildPlan(input: FilesystemPlanInput): CacheEntry {
     need({ what, enforced, by, gaps: [...gaps, ...(by.includes('landlock sibling grants') ? splitGaps.filter((g) => isAncestorGap(g, r.canonical)) : [])] }, strictCounts);
   }
 
+  // Only an unresolvable gitdir is something the policy asked for that does not hold.
+  for (const note of gitNotes) need(note, note.gaps.some((g) => g.startsWith('gitdir-unresolvable')));
   if (input.network.mode !== 'full') protections.push(net.protection);
   protections.push({
     what: 'signals only to processes inside the sandbox',

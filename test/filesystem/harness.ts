@@ -1,44 +1,66 @@
-// Shared harness for the filesystem tests: builds the C helpers, makes a throwaway world (fake
-// HOME with secrets, a git workspace, an outside dir), and runs the probe inside a sandbox.
-//
-// Sandboxes are started two ways:
-//  - 'helper': Node's child_process runs test/helpers/landlock-exec with the plan's ruleset as
-//    fd 3 (Landlock only, mode B). When the plan has mounts, `unshare` gives the helper a private
-//    mount namespace first and a shell applies the MountSpecs the way native/spawn.cc does (mode A).
-//  - 'spawn': src/spawn.ts execSandboxed (the real engine) once it is available.
+// Shared harness for the filesystem tests: builds the probe program, makes a throwaway world
+// (fake HOME with secrets, a git workspace, an outside dir), and runs commands inside the real
+// spawn engine (execSandboxed), in mode A (namespaces: user if non-root, mount, pid; Landlock)
+// and mode B (namespaces: false, Landlock only).
 
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { execSandboxed, probeKernel, type ExecResult, type SandboxPolicy } from '../../src/index.js';
 import { native } from '../../src/native.js';
-import type { FilesystemPlan, MountSpec } from '../../src/filesystem/index.js';
+import type { FilesystemReport, Protection } from '../../src/filesystem/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..');
 const binDir = join(repoRoot, 'test', 'helpers', 'bin');
 
-function buildOne(src: string, out: string, extra: string[] = []): string {
-  const dst = join(binDir, out);
-  if (!existsSync(dst) || statSync(dst).mtimeMs < statSync(src).mtimeMs) {
+let fsprobePath: string | undefined;
+
+/**
+ * test/helpers/bin/fsprobe (gitignored), compiled from helpers/fsprobe.c when missing or stale.
+ * Parallel test files each compile to a private name and rename it into place (atomic).
+ */
+export function fsprobe(): string {
+  if (fsprobePath) return fsprobePath;
+  const src = join(here, 'helpers', 'fsprobe.c');
+  const out = join(binDir, 'fsprobe');
+  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
     mkdirSync(binDir, { recursive: true });
-    const tmp = `${dst}.${process.pid}`;
-    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', tmp, src, ...extra]);
-    execFileSync('mv', ['-f', tmp, dst]);
+    const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+    try {
+      execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', tmp, src], { stdio: ['ignore', 'ignore', 'pipe'] });
+      renameSync(tmp, out);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
   }
-  return dst;
+  fsprobePath = out;
+  return out;
 }
 
-/** Compiles the helpers into test/helpers/bin (gitignored) when missing or stale. */
-export function helpers(): { exec: string; probe: string } {
-  return {
-    exec: buildOne(join(repoRoot, 'test', 'helpers', 'landlock-exec.c'), 'landlock-exec'),
-    probe: buildOne(join(here, 'helpers', 'fsprobe.c'), 'fsprobe'),
-  };
-}
-
+/** The raw kernel probe, as the planner takes it (planner unit tests). */
 export const probe = native().probeKernel();
-export const isRoot = probe.isRoot;
+export const kernel = probeKernel();
+export const isRoot = kernel.isRoot;
+
+/** Whether the engine gives a child namespaces here (what mode A needs). */
+export const namespacesWork = kernel.namespaces.mount && kernel.namespaces.pid && (isRoot || kernel.namespaces.user);
+
+export interface Mode {
+  name: string;
+  namespaces: boolean;
+}
+
+/** Mode A where the kernel lets this user have namespaces, and mode B always. */
+export const MODES: Mode[] = [
+  { name: 'A (landlock+mountns)', namespaces: true },
+  { name: 'B (landlock-only)', namespaces: false },
+].filter((m) => !m.namespaces || namespacesWork);
+
+/** Denial errnos the kernel may answer with: Landlock (EACCES), a read-only mount (EROFS), seccomp/caps (EPERM). */
+export const DENIED = ['EACCES', 'EROFS', 'EPERM'];
 
 export interface World {
   base: string;
@@ -55,8 +77,7 @@ export interface World {
  *   outside/file.txt, outside/dir/
  */
 export function makeWorld(prefix = 'cordon-fs-'): World {
-  const parent = '/var/tmp';
-  const base = mkdtempSync(join(parent, prefix));
+  const base = mkdtempSync(join('/var/tmp', prefix));
   chmodSync(base, 0o755);
   const home = join(base, 'home');
   const ws = join(base, 'ws');
@@ -76,75 +97,55 @@ export function makeWorld(prefix = 'cordon-fs-'): World {
   return { base, home, ws, outside, cleanup: () => rmSync(base, { recursive: true, force: true }) };
 }
 
-export interface RunResult {
-  stdout: string;
-  stderr: string;
-  code: number | null;
+export interface SandboxOptions {
+  policy: SandboxPolicy;
+  cwd: string;
+  namespaces: boolean;
+  enforcement?: 'strict' | 'best-effort';
+  landlockAbiCap?: number;
+  env?: Record<string, string | undefined>;
 }
 
-function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
+export type Run = ExecResult<string> & { fs: FilesystemReport };
+
+/**
+ * Runs `file args` through execSandboxed (bounded: 30 s, then SIGKILL) and checks that the
+ * child really got the mode the test asked for, so that a mode A silently degraded to
+ * Landlock-only can never pass as mode A.
+ */
+export async function sandboxed(file: string, args: readonly string[], o: SandboxOptions): Promise<Run> {
+  const r = (await execSandboxed(file, [...args], {
+    policy: o.policy,
+    cwd: o.cwd,
+    namespaces: o.namespaces,
+    enforcement: o.enforcement ?? 'strict',
+    timeout: 30_000,
+    killGraceMs: 0,
+    ...(o.landlockAbiCap !== undefined ? { landlockAbiCap: o.landlockAbiCap } : {}),
+    ...(o.env ? { env: o.env } : {}),
+  })) as ExecResult<string>;
+  expect(r.enforcement.namespaces.mount, 'the child got the mount namespace the mode asks for').toBe(o.namespaces);
+  const fs = r.enforcement.filesystem as FilesystemReport;
+  expect(fs, 'a confining policy reports its filesystem protections').toBeDefined();
+  return Object.assign(r, { fs });
 }
 
-function mountScript(mounts: readonly MountSpec[]): string {
-  // The spawn engine's MountOp semantics (native/spawn.h), with util-linux mount(8).
-  const flagOpts = (f: number): string => {
-    const o: string[] = [];
-    if (f & 2) o.push('nosuid');
-    if (f & 4) o.push('nodev');
-    if (f & 8) o.push('noexec');
-    if (f & 1024) o.push('noatime');
-    if (f & 2048) o.push('nodiratime');
-    if (f & 4096) o.push('relatime');
-    return o.map((x) => `,${x}`).join('');
-  };
-  const lines = ['set -e', 'mount --make-rprivate /'];
-  for (const m of mounts) {
-    const t = shQuote(m.target);
-    if (m.kind === 'bind-ro') {
-      lines.push(`mount --rbind ${t} ${t}`, `mount -o remount,bind,ro${flagOpts(m.preservedFlags)} ${t}`);
-    } else if (m.kind === 'tmpfs-mask') {
-      lines.push(`mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=000 cordon-mask ${t}`);
-    } else if (m.kind === 'file-mask') {
-      lines.push(`mount --bind ${shQuote(m.source ?? '')} ${t}`, `mount -o remount,bind,ro${flagOpts(m.preservedFlags)} ${t}`);
-    } else {
-      throw new Error(`mount kind ${m.kind} not emulated`);
-    }
+/** Runs fsprobe with `ops` in the sandbox and returns one answer per op, plus the run. */
+export async function probeOps(ops: readonly string[], o: SandboxOptions): Promise<{ got: string[]; run: Run }> {
+  const run = await sandboxed(fsprobe(), ops, o);
+  const got = run.stdout.split('\n').filter((l) => l.length > 0);
+  if (got.length !== ops.length || run.exitCode !== 0) {
+    throw new Error(`fsprobe gave ${got.length} answers for ${ops.length} ops (exit ${run.exitCode}, ${run.termination}): ${run.stderr}\n${run.stdout}`);
   }
-  lines.push('exec "$@"');
-  return lines.join('\n');
+  return { got, run };
 }
 
-/** Runs `file args` inside the plan's sandbox (Landlock via fd 3; mounts via unshare). */
-export function runInPlan(plan: FilesystemPlan, file: string, args: readonly string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<RunResult> {
-  const { exec } = helpers();
-  let argv: string[] = [exec, file, ...args];
-  if (plan.mounts.length > 0) {
-    const ns = isRoot ? ['-m'] : ['-Urm'];
-    // `unshare -U` maps us to root in the namespace: good enough for mount(8); the probed
-    // program runs as that mapped root, which is why mode-A DAC expectations use `asRoot`.
-    argv = ['unshare', ...ns, '--', '/bin/sh', '-c', mountScript(plan.mounts), 'cordon-mounts', ...argv];
-  }
-  return new Promise((resolve, reject) => {
-    const stdio: ('pipe' | 'ignore' | number)[] = ['ignore', 'pipe', 'pipe'];
-    if (plan.rulesetFd >= 0) stdio.push(plan.rulesetFd);
-    const child = spawn(argv[0] as string, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ stdout, stderr, code }));
-  });
+/** The same probe without any sandbox: the control that an operation works at all. */
+export function probeOnHost(ops: readonly string[], cwd: string): string[] {
+  return execFileSync(fsprobe(), [...ops], { cwd, encoding: 'utf8' }).split('\n').filter((l) => l.length > 0);
 }
 
-/** Runs fsprobe with `ops` in the plan's sandbox and returns one answer per op. */
-export async function probeOps(plan: FilesystemPlan, ops: readonly string[], cwd: string): Promise<string[]> {
-  const { probe: fsprobe } = helpers();
-  const r = await runInPlan(plan, fsprobe, ops, { cwd });
-  const lines = r.stdout.split('\n').filter((l) => l.length > 0);
-  if (lines.length !== ops.length) {
-    throw new Error(`fsprobe gave ${lines.length} answers for ${ops.length} ops (exit ${r.code}): ${r.stderr}\n${r.stdout}`);
-  }
-  return lines;
+/** The report line for `what` (undefined when the report has none). */
+export function protection(fs: FilesystemReport, what: string): Protection | undefined {
+  return fs.protections.find((p) => p.what === what);
 }
