@@ -193,9 +193,8 @@ export function isolationReport(f: IsolationFacts): IsolationClass[] {
     out.push({ class: cls, enforced: by.length > 0, by, gaps });
   };
 
-  // Landlock's own unix-socket right (ABI 9) is not used yet: the masks and the seccomp refusal
-  // below are what hold on every kernel.
   const sockets: string[] = [];
+  if (f.landlockAbi >= 9) sockets.push('landlock LANDLOCK_ACCESS_FS_RESOLVE_UNIX (only beneath writable roots)');
   if (f.mountNamespace) sockets.push(`mount namespace: host socket dirs and bound sockets masked (${f.maskedSockets} here)`);
   if (f.unixSocketsRefused) sockets.push('seccomp: socket(AF_UNIX) refused, socketpair allowed');
   add(

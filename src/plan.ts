@@ -299,7 +299,8 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
       // Without a mount namespace nothing keeps the host's pathname sockets out of reach (Landlock
       // covers them only from ABI 9): strict refuses socket(AF_UNIX), socketpair stays. Without
       // an IPC namespace the host's SysV IPC and POSIX message queues are refused instead.
-      const unixSockets = useNamespaces || options.enforcement === 'best-effort' ? 'allow' : 'socketpair-only';
+      const landlockUnix = Math.min(probe.landlockAbi, options.landlockAbiCap ?? Number.MAX_SAFE_INTEGER) >= 9;
+      const unixSockets = useNamespaces || landlockUnix || options.enforcement === 'best-effort' ? 'allow' : 'socketpair-only';
       const refuseSysvIpc = !(useNamespaces && probe.ipcNamespace);
       seccomp = compileSeccomp(policy.seccompProfile(), { arch, network: effectiveNetwork, unixSockets, refuseSysvIpc, netns: useNetns });
       unixSocketsRefused = unixSockets === 'socketpair-only' && !policy.seccompProfile().logOnly;

@@ -634,12 +634,8 @@ function buildPlan(input: FilesystemPlanInput): CacheEntry {
     by: landlock && abi >= 6 ? [`${abiBy} (LANDLOCK_SCOPE_SIGNAL)`] : [],
     gaps: landlock && abi >= 6 ? [] : ['signal-scope-unavailable'],
   });
-  protections.push({
-    what: 'pathname unix sockets outside writable roots unreachable',
-    enforced: abi >= 9,
-    by: abi >= 9 ? [`${abiBy} (LANDLOCK_ACCESS_FS_RESOLVE_UNIX)`] : [],
-    gaps: abi >= 9 ? [] : ['unix-pathname-sockets-reachable (left to the seccomp socket policy)'],
-  });
+  // Pathname unix sockets are one class of enforcement.isolation (src/isolation.ts): mount masks,
+  // seccomp, and LANDLOCK_ACCESS_FS_RESOLVE_UNIX (handled above from ABI 9) together.
 
   return {
     plan: {
