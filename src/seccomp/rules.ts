@@ -25,6 +25,8 @@ import {
   IPPROTO_TCP,
   IPPROTO_UDP,
   NETLINK_ROUTE,
+  O_CREAT,
+  O_TMPFILE_BIT,
   PER_LINUX,
   PER_LINUX32,
   PER_QUERY,
@@ -129,6 +131,10 @@ export const REFUSALS: Readonly<Record<string, Refusal>> = {
   io_uring_setup: { errno: ENOSYS, reason: `io_uring operations never pass seccomp (socket, openat...); ${ENOSYS_FALLBACK}` },
   io_uring_enter: { errno: ENOSYS, reason: 'io_uring operations never pass seccomp' },
   io_uring_register: { errno: ENOSYS, reason: 'io_uring operations never pass seccomp' },
+  openat2: {
+    errno: ENOSYS,
+    reason: `open_how (flags, mode) lives in memory BPF cannot read, so a setuid create could pass; ${ENOSYS_FALLBACK} to openat (glibc, Go, systemd all handle pre-5.6 kernels)`,
+  },
 };
 
 /** The strict hardening set: refused in every profile except the permissive preset. */
@@ -137,6 +143,7 @@ export const STRICT_HARDENING: readonly string[] = [
   'mount_setattr', 'open_tree_attr', 'syslog', 'uselib', 'modify_ldt', 'move_pages',
   'migrate_pages', 'mbind', 'get_mempolicy', 'set_mempolicy', 'name_to_handle_at',
   'open_by_handle_at', 'kcmp', 'pidfd_getfd', 'process_madvise', '_sysctl', 'lookup_dcookie',
+  'openat2',
 ];
 
 /** SysV IPC and POSIX message queues: refused when the child has no IPC namespace of its own. */
@@ -228,6 +235,17 @@ export function buildRules(o: RuleOptions): NamedRule[] {
     chmodRule('fchmod', 1);
     chmodRule('fchmodat', 2);
     chmodRule('fchmodat2', 2);
+    // The same bits given at creation: the mode only counts with O_CREAT or O_TMPFILE (other
+    // opens may pass garbage there), mknod always uses it, creat always creates.
+    const openRule = (name: string, flagsArg: number, modeArg: number): void =>
+      add(name, ALLOW, 'no S_ISUID/S_ISGID in the mode of a created file', [
+        { checks: [any32(flagsArg, O_CREAT | O_TMPFILE_BIT), any32(modeArg, setid)], action: deny(EPERM) },
+      ]);
+    openRule('open', 1, 2);
+    openRule('openat', 2, 3);
+    chmodRule('creat', 1);
+    chmodRule('mknod', 1);
+    chmodRule('mknodat', 2);
   }
 
   if (o.refuseSysvIpc) {

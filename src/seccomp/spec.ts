@@ -124,6 +124,11 @@ export const PR_SET_NAME = 15;
 export const S_ISUID = 0o4000;
 export const S_ISGID = 0o2000;
 
+// include/uapi/asm-generic/fcntl.h: the same values on x86_64 and aarch64 (O_DIRECTORY differs,
+// so O_TMPFILE is matched by its own __O_TMPFILE bit).
+export const O_CREAT = 0o100;
+export const O_TMPFILE_BIT = 0o20000000;
+
 /** SECCOMP_RET_ERRNO with its errno. */
 export function retErrno(errno: number): number {
   return (SECCOMP_RET_ERRNO | (errno & SECCOMP_RET_DATA)) >>> 0;

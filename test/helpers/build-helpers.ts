@@ -17,25 +17,40 @@ const FLAGS: Record<string, string[]> = {
 
 const built = new Map<string, string>();
 
-/**
- * Path of test/helpers/bin/<name>, compiled from test/helpers/<name>.c when missing or older
- * than its source. Safe to call from parallel test files.
- */
-export function buildHelper(name: string): string {
-  const cached = built.get(name);
+function compile(src: string, out: string, flags: readonly string[]): string {
+  const cached = built.get(out);
   if (cached) return cached;
-  const src = join(helpersDir, `${name}.c`);
-  const out = join(binDir, name);
   if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
     mkdirSync(binDir, { recursive: true });
     const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      execFileSync('cc', ['-O2', '-Wall', '-Wextra', ...(FLAGS[name] ?? []), '-o', tmp, src], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('cc', ['-O2', '-Wall', '-Wextra', ...flags, '-o', tmp, src], { stdio: ['ignore', 'ignore', 'pipe'] });
       renameSync(tmp, out);
     } finally {
       rmSync(tmp, { force: true });
     }
   }
-  built.set(name, out);
+  built.set(out, out);
   return out;
+}
+
+/**
+ * Path of test/helpers/bin/<name>, compiled from test/helpers/<name>.c when missing or older
+ * than its source. Safe to call from parallel test files.
+ */
+export function buildHelper(name: string): string {
+  return compile(join(helpersDir, `${name}.c`), join(binDir, name), FLAGS[name] ?? []);
+}
+
+/**
+ * A test-only N-API addon from test/helpers/<name>.c, loaded into this process. Compiled
+ * against the headers of the running Node (<prefix>/include/node); the napi_* symbols resolve
+ * against the node binary at load time.
+ */
+export function loadAddon<T>(name: string): T {
+  const include = join(dirname(process.execPath), '..', 'include', 'node');
+  const out = compile(join(helpersDir, `${name}.c`), join(binDir, `${name}.node`), ['-shared', '-fPIC', '-pthread', '-I', include]);
+  const module = { exports: {} as T };
+  process.dlopen(module, out);
+  return module.exports;
 }

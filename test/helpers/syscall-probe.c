@@ -1,13 +1,16 @@
 // syscall-probe: attempts one operation and prints "OK" or the errno name (EPERM, ENOSYS...).
 // A seccomp KILL shows up as death by SIGSYS instead. Used by test/seccomp: run unsandboxed as
 // the control, and inside cordon's sandbox for the denial.
-//   syscall-probe [--filter <prog.bpf>] <op> [file]
+//   syscall-probe [--filter <prog.bpf>] <op> [args...]
+// Ops with arguments (socket, connect, create, read, kill, pidfd-*, key-*) say what they take
+// where they are handled; test/escapes uses them for the escape classes of issues #8 and #9.
 // --filter installs a struct sock_filter[] file first (no_new_privs, then
 // seccomp(SECCOMP_SET_MODE_FILTER)), so the seccomp tests can run a compiled program in the
 // real kernel without the spawn engine. A refused install prints FILTER-<errno>, exit 3.
 // Built by test/helpers/build-helpers.ts with `cc -O2 -no-pie`: int 0x80 truncates pointers to
 // 32 bits, so the i386 socketcall argument block lives in MAP_32BIT memory.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -29,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -44,6 +48,11 @@
 #define KEYCTL_GET_KEYRING_ID 0
 #endif
 #define KEY_SPEC_SESSION_KEYRING (-3)
+#define KEY_SPEC_USER_KEYRING (-4)
+#define KEYCTL_SET_TIMEOUT 15
+#define KEYCTL_READ 11
+#define KEYCTL_SEARCH 10
+#define KEYCTL_INVALIDATE 21
 
 static int report(long rc) {
   if (rc < 0) {
@@ -88,6 +97,67 @@ static long int80(long nr, long a, long b, long c) {
   return ret;
 }
 #endif
+
+// Creates `file` with `mode` through one syscall: how = open, openat, creat, mknod, mknodat,
+// openat2, tmpfile (O_TMPFILE in the file's directory, then linked in by name).
+static int create_with_mode(const char *how, const char *file, mode_t mode) {
+  long fd = -1;
+  if (!strcmp(how, "openat")) {
+    fd = syscall(SYS_openat, AT_FDCWD, file, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
+#ifdef SYS_open
+  } else if (!strcmp(how, "open")) {
+    fd = syscall(SYS_open, file, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
+#endif
+#ifdef SYS_creat
+  } else if (!strcmp(how, "creat")) {
+    fd = syscall(SYS_creat, file, mode);
+#endif
+#ifdef SYS_mknod
+  } else if (!strcmp(how, "mknod")) {
+    return report(syscall(SYS_mknod, file, S_IFREG | mode, 0));
+#endif
+  } else if (!strcmp(how, "mknodat")) {
+    return report(syscall(SYS_mknodat, AT_FDCWD, file, S_IFREG | mode, 0));
+  } else if (!strcmp(how, "openat2")) {
+    struct { uint64_t flags, mode, resolve; } open_how = {O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode, 0};
+    fd = syscall(SYS_openat2, AT_FDCWD, file, &open_how, sizeof open_how);
+  } else if (!strcmp(how, "tmpfile")) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", file);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return report((errno = EINVAL, -1));
+    *slash = 0;
+    fd = syscall(SYS_openat, AT_FDCWD, dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+    if (fd >= 0) {
+      char proc[64];
+      snprintf(proc, sizeof proc, "/proc/self/fd/%ld", fd);
+      if (linkat(AT_FDCWD, proc, AT_FDCWD, file, AT_SYMLINK_FOLLOW) != 0) return report(-1);
+    }
+  } else {
+    fprintf(stderr, "syscall-probe: unknown create method %s\n", how);
+    exit(2);
+  }
+  if (fd >= 0) close((int)fd);
+  return report(fd);
+}
+
+// Lists this process's open fds (the directory stream's own fd excluded) as "fd:target ...".
+static int list_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return report(-1);
+  struct dirent *e;
+  char path[300], target[4096];
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d)) continue;
+    snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    target[n < 0 ? 0 : n] = 0;
+    printf("%s:%s ", e->d_name, target);
+  }
+  closedir(d);
+  printf("\n");
+  return 0;
+}
 
 static int install_filter(const char *path) {
   static struct sock_filter insns[4096];
@@ -218,6 +288,80 @@ int main(int argc, char **argv) {
     return report(int80(102 /* i386 __NR_socketcall */, 1 /* SYS_SOCKET */, (long)(uintptr_t)args, 0));
   }
 #endif
+  // socket <family> <type> <protocol>, numbers as the kernel takes them (type with its flags).
+  if (!strcmp(op, "socket") && argc == 5) {
+    return report(socket((int)strtol(argv[2], NULL, 0), (int)strtol(argv[3], NULL, 0), (int)strtol(argv[4], NULL, 0)));
+  }
+  // connect <protocol> <ipv4> <port>: a stream socket of that protocol (6 TCP, 262 MPTCP), connected.
+  if (!strcmp(op, "connect") && argc == 5) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, atoi(argv[2]));
+    if (fd < 0) return report(-1);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[4]))};
+    if (inet_pton(AF_INET, argv[3], &sa.sin_addr) != 1) return report((errno = EINVAL, -1));
+    return report(connect(fd, (struct sockaddr *)&sa, sizeof sa));
+  }
+  // create <how> <file> <octal mode>
+  if (!strcmp(op, "create") && argc == 5) return create_with_mode(argv[2], argv[3], (mode_t)strtoul(argv[4], NULL, 8));
+  if (!strcmp(op, "list-fds")) return list_fds();
+  // read <path>: "OK <bytes>" or the errno of open/read.
+  if (!strcmp(op, "read") && file) {
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return report(-1);
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    if (n < 0) return report(-1);
+    printf("OK %zd\n", n);
+    return 0;
+  }
+  // pidfd-kill <pid> <signal>: pidfd_open + pidfd_send_signal (no pid reuse race, same checks).
+  if (!strcmp(op, "pidfd-kill") && argc == 4) {
+    long pidfd = syscall(SYS_pidfd_open, atoi(argv[2]), 0);
+    if (pidfd < 0) return report(-1);
+    return report(syscall(SYS_pidfd_send_signal, (int)pidfd, atoi(argv[3]), NULL, 0));
+  }
+  // pidfd-getfd <pid> <fd>: a duplicate of another process's fd, then read from it.
+  if (!strcmp(op, "pidfd-getfd") && argc == 4) {
+    long pidfd = syscall(SYS_pidfd_open, atoi(argv[2]), 0);
+    if (pidfd < 0) return report(-1);
+    long fd = syscall(SYS_pidfd_getfd, (int)pidfd, atoi(argv[3]), 0);
+    if (fd < 0) return report(-1);
+    char buf[4096];
+    ssize_t n = pread((int)fd, buf, sizeof buf, 0);
+    if (n < 0) return report(-1);
+    printf("OK %zd\n", n);
+    return 0;
+  }
+  // kill <pid> <signal number>
+  if (!strcmp(op, "kill") && argc == 4) return report(kill((pid_t)atoi(argv[2]), atoi(argv[3])));
+  // Kernel keyrings through the raw syscalls (no keyutils). key-add <session|user> <description>
+  // <payload> prints "OK <id>" (the key expires after 120 s whatever happens to the test);
+  // key-read <id> prints "OK <payload>"; key-search <session|user> <description> prints
+  // "OK <id>"; key-invalidate <id>.
+  if (!strcmp(op, "key-add") && argc == 5) {
+    int ring = !strcmp(argv[2], "user") ? KEY_SPEC_USER_KEYRING : KEY_SPEC_SESSION_KEYRING;
+    long id = syscall(SYS_add_key, "user", argv[3], argv[4], strlen(argv[4]), ring);
+    if (id < 0) return report(-1);
+    syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, id, 120);
+    printf("OK %ld\n", id);
+    return 0;
+  }
+  if (!strcmp(op, "key-read") && file) {
+    char buf[256];
+    long n = syscall(SYS_keyctl, KEYCTL_READ, atol(file), buf, sizeof buf - 1);
+    if (n < 0) return report(-1);
+    buf[n < (long)sizeof buf - 1 ? n : (long)sizeof buf - 1] = 0;
+    printf("OK %s\n", buf);
+    return 0;
+  }
+  if (!strcmp(op, "key-search") && argc == 4) {
+    int ring = !strcmp(argv[2], "user") ? KEY_SPEC_USER_KEYRING : KEY_SPEC_SESSION_KEYRING;
+    long id = syscall(SYS_keyctl, KEYCTL_SEARCH, ring, "user", argv[3], 0);
+    if (id < 0) return report(-1);
+    printf("OK %ld\n", id);
+    return 0;
+  }
+  if (!strcmp(op, "key-invalidate") && file) return report(syscall(SYS_keyctl, KEYCTL_INVALIDATE, atol(file)));
   if (!strcmp(op, "chmod-setuid") && file) return report(chmod(file, 04755));
   if (!strcmp(op, "chmod-plusx") && file) return report(chmod(file, 0755));
   if (!strcmp(op, "sysv-shmget")) {

@@ -131,6 +131,18 @@ describe.runIf(process.arch === 'x64')('compiled programs in the kernel (x86_64)
     expect(statSync(file).mode & 0o7777).toBe(0o4755);
   });
 
+  test('creating a setuid file: refused by strict (openat2: ENOSYS), allowed by permissive', () => {
+    for (const how of ['open', 'openat', 'creat', 'mknod', 'mknodat', 'tmpfile']) {
+      const file = join(ws.dir, `created-${how}`);
+      expect([how, runFiltered(strict, 'create', how, file, '4755')]).toEqual([how, 'EPERM']);
+      expect([how, runFiltered(strict, 'create', how, `${file}-plain`, '0755')]).toEqual([how, 'OK']);
+      expect([how, runFiltered(permissive, 'create', how, file, '4755')]).toEqual([how, 'OK']);
+      expect([how, statSync(file).mode & 0o7777]).toEqual([how, 0o4755]);
+    }
+    expect(runFiltered(strict, 'create', 'openat2', join(ws.dir, 'created-openat2'), '0644')).toBe('ENOSYS');
+    expect(runFiltered(permissive, 'create', 'openat2', join(ws.dir, 'created-openat2'), '4755')).toBe('OK');
+  });
+
   test('the kernel accepts every preset program', () => {
     for (const f of [strict, strictNet, pairOnly, sysv, permissive, logging]) {
       expect(runFiltered(f, 'personality-query')).toBe('OK');

@@ -53,6 +53,7 @@ const HARDENING: Record<string, 'ERRNO(EPERM)' | 'ERRNO(ENOSYS)'> = {
   move_pages: 'ERRNO(EPERM)', migrate_pages: 'ERRNO(EPERM)', mbind: 'ERRNO(EPERM)', get_mempolicy: 'ERRNO(EPERM)', set_mempolicy: 'ERRNO(EPERM)',
   name_to_handle_at: 'ERRNO(EPERM)', open_by_handle_at: 'ERRNO(EPERM)', kcmp: 'ERRNO(EPERM)', pidfd_getfd: 'ERRNO(EPERM)',
   process_madvise: 'ERRNO(EPERM)', _sysctl: 'ERRNO(EPERM)', lookup_dcookie: 'ERRNO(EPERM)',
+  openat2: 'ERRNO(ENOSYS)',
 };
 const SYSV = ['shmget', 'shmat', 'shmctl', 'msgget', 'msgsnd', 'msgrcv', 'msgctl', 'semget', 'semop', 'semtimedop', 'semctl',
   'mq_open', 'mq_unlink', 'mq_timedsend', 'mq_timedreceive', 'mq_notify', 'mq_getsetattr'];
@@ -219,6 +220,43 @@ describe.each(ARCHES)('%s', (arch) => {
       }
       for (const mode of [0o755, 0o644, 0o1777, 0o777, 0]) {
         expect([name, mode, decide(strict, name, args(mode))]).toEqual([name, mode, 'ALLOW']);
+      }
+    }
+  });
+
+  test('creating a file with S_ISUID / S_ISGID: open/openat (O_CREAT, O_TMPFILE), creat, mknod/mknodat refused (strict)', () => {
+    const O_CREAT = 0o100;
+    const O_TMPFILE_BIT = 0o20000000;
+    const O_WRONLY_TRUNC = 0o1 | 0o1000;
+    const AT_FDCWD = -100;
+    const S_IFREG = 0o100000;
+    const S_IFIFO = 0o10000;
+    expect([has('aarch64', 'open'), has('aarch64', 'creat'), has('aarch64', 'mknod')]).toEqual([false, false, false]);
+    // [name, args for a given flags word and mode] — null flags: the call always creates
+    const rows: Array<[string, (flags: number | bigint, mode: number | bigint) => Array<number | bigint>, boolean]> = [
+      ['open', (f, m) => [0, f, m], true],
+      ['openat', (f, m) => [AT_FDCWD, 0, f, m], true],
+      ['creat', (_f, m) => [0, m], false],
+      ['mknod', (_f, m) => [0, m, 0], false],
+      ['mknodat', (_f, m) => [AT_FDCWD, 0, m, 0], false],
+    ];
+    const setid = [0o4755, 0o2755, 0o6755, 0o4000, 0o2000, S_IFREG | 0o4755, S_IFIFO | 0o2644, (1n << 32n) | 0o4755n];
+    const plain = [0o755, 0o644, 0o1777, 0o777, 0, S_IFREG | 0o755, (1n << 32n) | 0o644n];
+    for (const [name, args, hasFlags] of rows.filter(([n]) => has(arch, n))) {
+      const creating = hasFlags ? [O_CREAT, O_CREAT | O_WRONLY_TRUNC, O_TMPFILE_BIT | 0o2, (1n << 32n) | BigInt(O_CREAT)] : [0];
+      for (const flags of creating) {
+        for (const mode of setid) {
+          expect([name, flags, mode, decide(strict, name, args(flags, mode))]).toEqual([name, flags, mode, 'ERRNO(EPERM)']);
+          expect([name, flags, mode, decide(logging, name, args(flags, mode))]).toEqual([name, flags, mode, 'LOG']);
+          expect([name, flags, mode, decide(permissive, name, args(flags, mode))]).toEqual([name, flags, mode, 'ALLOW']);
+        }
+        for (const mode of plain) expect([name, flags, mode, decide(strict, name, args(flags, mode))]).toEqual([name, flags, mode, 'ALLOW']);
+      }
+      if (hasFlags) {
+        // Without O_CREAT/O_TMPFILE the kernel ignores the mode argument: whatever it holds passes.
+        for (const flags of [0, O_WRONLY_TRUNC, (1n << 32n) | 0o1n]) {
+          expect([name, flags, decide(strict, name, args(flags, 0o6755))]).toEqual([name, flags, 'ALLOW']);
+        }
       }
     }
   });
