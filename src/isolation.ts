@@ -234,7 +234,7 @@ export function isolationReport(f: IsolationFacts): IsolationClass[] {
   if (f.pidNamespace) host.push('pid namespace + fresh /proc (host pids invisible)');
   if (f.landlockAbi >= 6) host.push('landlock signal scope');
   if (f.landlockAbi > 0) host.push('landlock ptrace rule (host /proc/<pid>/environ, fd, mem unreadable)');
-  add('host-processes', host, f.pidNamespace ? [] : [...(f.landlockAbi >= 6 ? [] : ['signals to host processes of the same uid']), 'host /proc/<pid>/cmdline readable']);
+  add('host-processes', host, f.pidNamespace ? [] : [...(f.landlockAbi >= 6 ? [] : ['signals to host processes of the same uid']), 'host /proc/<pid>/cmdline and status readable (process list visible)']);
 
   add('inherited-fds', ['close_range(CLOSE_RANGE_CLOEXEC) in the child over the fd table copied at clone']);
 
