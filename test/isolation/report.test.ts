@@ -49,7 +49,7 @@ describe('enforcement.isolation', () => {
     expect(strict.get('host-processes')?.gaps.join()).toMatch(/cmdline/);
     expect(strict.get('sysv-ipc')?.by.join()).toMatch(/seccomp/);
     const be = await isolation(SandboxPolicy.workspaceWrite([]), false, 'best-effort');
-    expect(be.get('unix-pathname-sockets')?.enforced).toBe(probe.landlockAbi >= 9);
+    expect(be.get('unix-pathname-sockets')?.enforced).toBe(probe.landlock.abi >= 9);
   });
 
   it('DangerFullAccess claims only what every child gets (fd hygiene, no_new_privs)', async () => {
