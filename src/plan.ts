@@ -185,7 +185,7 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
     namespaces: compiled.useNamespaces,
   });
   // Host sockets come and go between spawns: re-read each time (cached on their list).
-  const sockets = compiled.useNamespaces ? hostUnixSocketMasks(fs.writableRoots) : { mounts: [], masked: [] };
+  const sockets = compiled.useNamespaces ? hostUnixSocketMasks(fs.writableRoots) : NO_SOCKET_MASKS;
   if (compiled.lastFs !== fs || compiled.lastSocketMasks !== sockets.mounts || !compiled.lastMerged) {
     compiled.lastFs = fs;
     compiled.lastSocketMasks = sockets.mounts;
@@ -193,6 +193,9 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
   }
   return compiled.lastMerged;
 }
+
+// One object, so that the merged plan of a policy without namespaces stays cached.
+const NO_SOCKET_MASKS: { mounts: NativeMountOp[]; masked: string[] } = { mounts: [], masked: [] };
 
 /** The policy-level part (no filesystem plan): what a child that never started reports. */
 export function policySandbox(policy: SandboxPolicy, options: CompileOptions): CompiledSandbox {
