@@ -251,7 +251,9 @@ describe('at scale', () => {
     }
     // The pidfd is closed in the uv_close callback, one loop turn after 'close'.
     await new Promise((r) => setImmediate(r));
-    expect(openFdCount()).toBe(fds);
+    // At most the baseline: an fd the worker itself held may close meanwhile; a leak of one per
+    // spawn (or even one in 2000) shows as growth.
+    expect(openFdCount()).toBeLessThanOrEqual(fds);
     expect(zombieChildren()).toEqual([]);
     expect(resources()).toBeLessThanOrEqual(handles);
   }, 120_000);
