@@ -90,6 +90,41 @@ export async function startBannerServer(): Promise<{ port: number; expected(n: n
   };
 }
 
+/**
+ * A sink that reads slowly (as slowHash), and after the client's FIN answers `<sha256> <bytes>\n`
+ * and ends: what a client sent through a tunnel, checked at the far end. `closed` counts
+ * connections that have closed (a client abort must reach the origin).
+ */
+export async function startHashServer(): Promise<{ port: number; closed(): number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let closed = 0;
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    s.on('close', () => {
+      sockets.delete(s);
+      closed++;
+    });
+    s.on('error', () => undefined);
+    void slowHash(s).then(({ sha256, bytes }) => {
+      if (!s.destroyed) s.end(`${sha256} ${bytes}\n`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    closed: () => closed,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** `<sha256> <bytes>\n` of a payload, as startHashServer answers it. */
+export function hashLine(payload: Buffer): string {
+  return `${createHash('sha256').update(payload).digest('hex')} ${payload.length}\n`;
+}
+
 /** Read a socket to its end slowly (pausing every few chunks), hashing what arrives. */
 export function slowHash(socket: net.Socket): Promise<{ sha256: string; bytes: number }> {
   return new Promise((resolve) => {
@@ -168,7 +203,7 @@ export function haveCurl(): Promise<boolean> {
 }
 
 /** Read from a socket until `\r\n\r\n`; returns the head and any bytes after it. */
-function readHead(socket: net.Socket): Promise<{ head: string; rest: Buffer }> {
+export function readHead(socket: net.Socket): Promise<{ head: string; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
@@ -241,7 +276,7 @@ export async function socks5Connect(where: number | string, host: string, port: 
 }
 
 /** Read exactly n bytes (or fail when the socket closes first). */
-function readBytes(socket: net.Socket, n: number): Promise<Buffer> {
+export function readBytes(socket: net.Socket, n: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {

@@ -2,6 +2,7 @@
 // with events, DNS pinning, listener scopes, the shared-proxy registry and leak-free close.
 // Loopback only: origin servers on 127.0.0.1 and an injected resolver mapping the test names
 // there; nothing leaves the machine. Every denial has its allowed control beside it.
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,11 +17,15 @@ import {
   haveCurl,
   httpConnect,
   listeningFdFromChild,
+  hashLine,
   readAll,
+  readBytes,
+  readHead,
   slowHash,
   socks5Connect,
   startBannerServer,
   startEchoServer,
+  startHashServer,
   startHttpOrigin,
   testResolver,
 } from './helpers-proxy.js';
@@ -214,6 +219,93 @@ describe('tunnel data path', () => {
     } finally {
       await p.close();
       await banner.close();
+    }
+  });
+});
+
+describe('tunnel data path, client → upstream', () => {
+  // Admission waits on this resolver for slow.test, so bytes can arrive while it is pending.
+  const slowResolve = async (host: string): Promise<string[]> => {
+    if (host === 'slow.test') await new Promise((r) => setTimeout(r, 100));
+    return ['127.0.0.1'];
+  };
+
+  it('bytes behind the handshake and sent during admission go first, in order; backpressure against a slow origin (CONNECT and SOCKS5)', async () => {
+    const sink = await startHashServer();
+    const p = await EgressProxy.start({ decide: allowlist([`slow.test:${sink.port}`]).decide, resolve: slowResolve });
+    try {
+      const behind = randomBytes(1000);
+      const during = randomBytes(3000);
+      const bulk = randomBytes(16 * 1024 * 1024);
+      const expected = hashLine(Buffer.concat([behind, during, bulk]));
+
+      const c = await dialProxy(p.port);
+      c.write(Buffer.concat([Buffer.from(`CONNECT slow.test:${sink.port} HTTP/1.1\r\nHost: slow.test:${sink.port}\r\n\r\n`), behind]));
+      await new Promise((r) => setTimeout(r, 30)); // admission is still waiting on the resolver
+      c.write(during);
+      const { head, rest } = await readHead(c);
+      expect(head).toMatch(/^HTTP\/1\.1 200/);
+      expect(rest.length).toBe(0);
+      const answerC = readAll(c);
+      c.end(bulk);
+      expect((await answerC).toString()).toBe(expected);
+
+      const s = await dialProxy(p.port);
+      const name = Buffer.from('slow.test');
+      const port = Buffer.alloc(2);
+      port.writeUInt16BE(sink.port);
+      // A pipelining client: greeting, request and the first payload bytes in one write.
+      s.write(Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, name.length]), name, port, behind]));
+      await new Promise((r) => setTimeout(r, 30));
+      s.write(during);
+      const replies = await readBytes(s, 12);
+      expect([replies[0], replies[1], replies[2], replies[3]]).toEqual([5, 0, 5, SocksReply.SUCCEEDED]);
+      const answerS = readAll(s);
+      s.end(bulk);
+      expect((await answerS).toString()).toBe(expected);
+    } finally {
+      await p.close();
+      await sink.close();
+    }
+  });
+
+  it('concurrent tunnels both ways with pooled relay buffers: no bytes cross between tunnels, also after reuse', async () => {
+    const p = await EgressProxy.start({ decide: rules.decide, resolve: resolver.resolve });
+    try {
+      for (let batch = 0; batch < 2; batch++) {
+        const payloads = Array.from({ length: 8 }, () => randomBytes(2 * 1024 * 1024));
+        const echoed = await Promise.all(
+          payloads.map(async (payload, i) => {
+            const socket =
+              i % 2 === 0 ? (await httpConnect(p.port, `allowed.test:${TCP}`)).socket : (await socks5Connect(p.port, 'allowed.test', TCP)).socket;
+            return echoThrough(socket, payload);
+          }),
+        );
+        echoed.forEach((back, i) => expect(back.equals(payloads[i] as Buffer), `batch ${batch} tunnel ${i}`).toBe(true));
+      }
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a client that aborts mid-upload takes the upstream connection down with it; a finished one does not linger', async () => {
+    const sink = await startHashServer();
+    const p = await EgressProxy.start({ decide: allowlist([`allowed.test:${sink.port}`]).decide, resolve: resolver.resolve });
+    try {
+      // Control: a complete upload is answered, and both legs close afterwards.
+      const ok = await httpConnect(p.port, `allowed.test:${sink.port}`);
+      const payload = randomBytes(1024 * 1024);
+      expect((await echoThrough(ok.socket, payload)).toString()).toBe(hashLine(payload));
+      await expect.poll(() => sink.closed(), { timeout: 5000 }).toBe(1);
+
+      const aborted = await httpConnect(p.port, `allowed.test:${sink.port}`);
+      aborted.socket.write(randomBytes(4 * 1024 * 1024));
+      await new Promise((r) => setTimeout(r, 50));
+      aborted.socket.resetAndDestroy();
+      await expect.poll(() => sink.closed(), { timeout: 5000 }).toBe(2);
+    } finally {
+      await p.close();
+      await sink.close();
     }
   });
 });
