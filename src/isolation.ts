@@ -7,14 +7,11 @@ import { lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { NativeMountOp } from './native.js';
 import { MountKind } from './native-types.js';
+import { isWithin } from './policy/paths.js';
 
 const MS_NOSUID = 2;
 const MS_NODEV = 4;
 const MS_NOEXEC = 8;
-
-function isWithin(path: string, root: string): boolean {
-  return path === root || root === '/' || path.startsWith(`${root}/`);
-}
 
 function canonical(path: string): string | null {
   try {

@@ -14,6 +14,7 @@
 
 import { lstatSync, readdirSync } from 'node:fs';
 import { FILE_RIGHTS } from './access.js';
+import { isWithin } from '../policy/paths.js';
 
 /** A subtree that wants uniform rights (`rights`) except where a deeper special says otherwise. */
 export interface Special {
@@ -29,11 +30,7 @@ export interface PlannedRules {
   splitDirs: { path: string; rights: number; listed: boolean }[];
 }
 
-/** True when `child` is `parent` or lies beneath it, compared by whole components. */
-export function isWithin(child: string, parent: string): boolean {
-  if (parent === '/') return child.startsWith('/');
-  return child === parent || child.startsWith(parent + '/');
-}
+export { isWithin };
 
 function joinPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
