@@ -46,12 +46,12 @@ export function readOnlyTreeMounts(writableRoots: readonly string[]): NativeMoun
   return [{ kind: MountKind.readOnlyTree, target: '/' }, ...roots.map((target) => ({ kind: MountKind.bindWritable, target }))];
 }
 
-interface SocketMaskCache {
-  key: string;
+/** Mount ops hiding the host's unix sockets, and the paths they hide. */
+export interface SocketMasks {
   mounts: NativeMountOp[];
   masked: string[];
 }
-let socketCache: SocketMaskCache | undefined;
+let socketCache: (SocketMasks & { key: string }) | undefined;
 
 /** Pathnames of the unix sockets bound in this network namespace (the host's). */
 function boundUnixSocketPaths(): string[] {
@@ -89,7 +89,7 @@ function knownSocketDirs(env: NodeJS.ProcessEnv): string[] {
  * Cached on the list of bound paths, so an exec loop re-reads /proc/net/unix but re-plans only
  * when the host's sockets changed.
  */
-export function hostUnixSocketMasks(writableRoots: readonly string[], env: NodeJS.ProcessEnv = process.env): { mounts: NativeMountOp[]; masked: string[] } {
+export function hostUnixSocketMasks(writableRoots: readonly string[], env: NodeJS.ProcessEnv = process.env): SocketMasks {
   const paths = boundUnixSocketPaths();
   const known = knownSocketDirs(env);
   const key = JSON.stringify([writableRoots, known, paths]);

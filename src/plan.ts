@@ -21,6 +21,7 @@ import {
   isolationReport,
   type IsolationClass,
   type IsolationFacts,
+  type SocketMasks,
 } from './isolation.js';
 
 // clone(2) flags.
@@ -195,7 +196,7 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
 }
 
 // One object, so that the merged plan of a policy without namespaces stays cached.
-const NO_SOCKET_MASKS: { mounts: NativeMountOp[]; masked: string[] } = { mounts: [], masked: [] };
+const NO_SOCKET_MASKS: SocketMasks = { mounts: [], masked: [] };
 
 /** The policy-level part (no filesystem plan): what a child that never started reports. */
 export function policySandbox(policy: SandboxPolicy, options: CompileOptions): CompiledSandbox {
@@ -213,7 +214,7 @@ export function policySandbox(policy: SandboxPolicy, options: CompileOptions): C
   return compiled;
 }
 
-function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets: { mounts: NativeMountOp[]; masked: string[] }): SpawnSandbox {
+function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets: SocketMasks): SpawnSandbox {
   // Order: the whole tree read-only, the writable roots writable again, then the filesystem
   // plan's read-only binds and masks on top, host socket masks, a private /dev/shm, and /proc
   // (pid namespace) last, so no mask can hide it, made read-only right after.
@@ -291,6 +292,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
 
   // Seccomp: ReadOnly and WorkspaceWrite only (the other two answer 'permissive' but install
   // nothing, as the reference does).
+  const profile = policy.seccompProfile();
   let seccomp: CompiledSeccomp | null = null;
   let unixSocketsRefused = false;
   let sysvIpcRefused = false;
@@ -305,9 +307,9 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
       const landlockUnix = Math.min(probe.landlockAbi, options.landlockAbiCap ?? Number.MAX_SAFE_INTEGER) >= 9;
       const unixSockets = useNamespaces || landlockUnix || options.enforcement === 'best-effort' ? 'allow' : 'socketpair-only';
       const refuseSysvIpc = !(useNamespaces && probe.ipcNamespace);
-      seccomp = compileSeccomp(policy.seccompProfile(), { arch, network: effectiveNetwork, unixSockets, refuseSysvIpc, netns: useNetns });
-      unixSocketsRefused = unixSockets === 'socketpair-only' && !policy.seccompProfile().logOnly;
-      sysvIpcRefused = refuseSysvIpc && !policy.seccompProfile().logOnly;
+      seccomp = compileSeccomp(profile, { arch, network: effectiveNetwork, unixSockets, refuseSysvIpc, netns: useNetns });
+      unixSocketsRefused = unixSockets === 'socketpair-only' && !profile.logOnly;
+      sysvIpcRefused = refuseSysvIpc && !profile.logOnly;
     }
   }
 
@@ -374,7 +376,6 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     limits: limits.report,
     missing,
   };
-  const profile = policy.seccompProfile();
   const blocked = new Set(profile.blockedSyscalls);
   const seccompRefuses = seccomp !== null && !profile.logOnly;
   const readOnlyTree = useNamespaces && kernelHasMountSetattr(probe.release);
