@@ -124,7 +124,10 @@ long MountPreservedFlags(const std::string& path) {
   struct statvfs sv;
   if (statvfs(path.c_str(), &sv) < 0) return -errno;
   // ST_* equal the MS_* bits for these flags (statvfs(3) vs mount(2), both from <linux/fs.h>).
-  const unsigned long kKeep = ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_NOATIME | ST_NODIRATIME | ST_RELATIME;
+  // ST_RDONLY too: a read-only remount adds it anyway, and the writable re-bind of a root must
+  // not clear it where the host mounted the root read-only.
+  const unsigned long kKeep =
+      ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_NOATIME | ST_NODIRATIME | ST_RELATIME;
   return (long)(sv.f_flag & kKeep);
 }
 

@@ -189,10 +189,11 @@ bool ApplyMountOp(const MountOp& op) {
       return SetMountAttributes(target, AT_SYMLINK_NOFOLLOW | kAtRecursive, kMountAttrReadOnly, 0);
     case MountOp::kBindWritable:
       // Only the root's own mount turns writable: mounts beneath it keep the read-only
-      // attribute the tree got, and a mount read-only on the host stays locked read-only.
+      // attribute the tree got. A root the host mounted read-only stays read-only
+      // (preservedFlags carries MS_RDONLY): a root caller could otherwise clear it here.
       return mount(target, target, nullptr, MS_BIND | MS_REC, nullptr) == 0 &&
              SetMountAttributes(target, AT_SYMLINK_NOFOLLOW, kMountAttrNoSuid | kMountAttrNoDev,
-                                kMountAttrReadOnly);
+                                (op.preservedFlags & MS_RDONLY) ? 0 : kMountAttrReadOnly);
   }
   errno = EINVAL;
   return false;

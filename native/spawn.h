@@ -54,7 +54,7 @@ struct MountOp {
     kProc = 4,          // fresh procfs (needs CLONE_NEWPID)
     kTmpfs = 5,         // writable tmpfs (e.g. a private /dev/shm)
     kReadOnlyTree = 6,  // every mount at and beneath target read-only (mount_setattr, recursive)
-    kBindWritable = 7,  // bind target onto itself, then clear read-only and set nosuid,nodev
+    kBindWritable = 7,  // bind target onto itself, set nosuid,nodev, clear read-only unless preservedFlags has MS_RDONLY
   };
   Kind kind;
   std::string target;

@@ -5,10 +5,11 @@
 // elsewhere the enforcement report names what stays open.
 import { lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { NativeMountOp } from './native.js';
+import { native, type NativeMountOp } from './native.js';
 import { MountKind } from './native-types.js';
 import { isWithin } from './policy/paths.js';
 
+const MS_RDONLY = 1;
 const MS_NOSUID = 2;
 const MS_NODEV = 4;
 const MS_NOEXEC = 8;
@@ -34,8 +35,21 @@ function sharedTempRoots(env: NodeJS.ProcessEnv): Set<string> {
   return out;
 }
 
-/** Mount ops that make the whole tree read-only by mount, then the writable roots writable again. */
-export function readOnlyTreeMounts(writableRoots: readonly string[]): NativeMountOp[] {
+/** MS_RDONLY and the other per-mount flags of the mount holding `path` (0 when unknown). */
+function hostMountFlags(path: string): number {
+  try {
+    const flags = native().landlock.mountFlags(path);
+    return flags >= 0 ? flags : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Mount ops that make the whole tree read-only by mount, then the writable roots writable again
+ * (except a root the host itself mounted read-only: `hostFlags` reports MS_RDONLY for it).
+ */
+export function readOnlyTreeMounts(writableRoots: readonly string[], hostFlags: (path: string) => number = hostMountFlags): NativeMountOp[] {
   // A writable "/" leaves nothing to protect (and a bind over "/" would not be seen by lookups
   // that start at the root anyway).
   if (writableRoots.includes('/')) return [];
@@ -43,7 +57,10 @@ export function readOnlyTreeMounts(writableRoots: readonly string[]): NativeMoun
   // mountpoint, which is also what keeps it from being renamed away (EBUSY) and re-created with
   // a planted .git by a sandbox that may write its parent.
   const roots = [...new Set(writableRoots)].sort((a, b) => a.length - b.length || a.localeCompare(b));
-  return [{ kind: MountKind.readOnlyTree, target: '/' }, ...roots.map((target) => ({ kind: MountKind.bindWritable, target }))];
+  return [
+    { kind: MountKind.readOnlyTree, target: '/' },
+    ...roots.map((target) => ({ kind: MountKind.bindWritable, target, preservedFlags: hostFlags(target) & MS_RDONLY })),
+  ];
 }
 
 /** Mount ops hiding the host's unix sockets, and the paths they hide. */
