@@ -27,6 +27,26 @@ export function openFdCount(): number {
   return count;
 }
 
+/** This process's fds and what each points to (for a leak's failure message). */
+export function fdTable(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      out.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // closed while listing
+    }
+  }
+  return out;
+}
+
+/** What changed between two fdTable()s: `+fd -> target` opened, `-fd -> target` closed. */
+export function fdDiff(before: Map<string, string>, after: Map<string, string>): string[] {
+  const opened = [...after].filter(([fd, target]) => before.get(fd) !== target).map(([fd, target]) => `+${fd} -> ${target}`);
+  const closed = [...before].filter(([fd, target]) => after.get(fd) !== target).map(([fd, target]) => `-${fd} -> ${target}`);
+  return [...opened, ...closed];
+}
+
 /** Pids of this process's children that are zombies (exited, not reaped). */
 export function zombieChildren(): number[] {
   const out: number[] = [];
