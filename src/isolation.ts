@@ -217,7 +217,10 @@ export function isolationReport(f: IsolationFacts): IsolationClass[] {
     sockets.length === 0
       ? ['host unix sockets (docker, ssh-agent, D-Bus, X11) reachable where file modes allow']
       : f.mountNamespace
-        ? ['sockets beneath the writable roots (other than /tmp, $TMPDIR) stay reachable', 'a socket the host binds after the spawn outside the masked dirs is reachable']
+        ? [
+            'sockets beneath the writable roots (other than /tmp, $TMPDIR) stay reachable',
+            'a socket bound after the spawn, or bound in another network namespace (not in this /proc/net/unix), outside the masked dirs is reachable',
+          ]
         : [],
   );
 
