@@ -63,14 +63,15 @@ export function readOnlyTreeMounts(writableRoots: readonly string[], hostFlags: 
   ];
 }
 
-/** Mount ops hiding the host's unix sockets, and the paths they hide. */
+/** Mount ops hiding the host's unix sockets, the paths they hide, and what they cannot cover. */
 export interface SocketMasks {
   mounts: NativeMountOp[];
   masked: string[];
+  gaps: string[];
 }
 let socketCache: (SocketMasks & { key: string }) | undefined;
 
-/** Pathnames of the unix sockets bound in this network namespace (the host's). */
+/** Paths of the unix sockets bound in this network namespace (the host's), as given to bind(). */
 function boundUnixSocketPaths(): string[] {
   let text: string;
   try {
@@ -81,8 +82,9 @@ function boundUnixSocketPaths(): string[] {
   const out: string[] = [];
   for (const line of text.split('\n').slice(1)) {
     // Num RefCount Protocol Flags Type St Inode Path — the path is everything after the 7th field
-    // (it may contain spaces); abstract names start with '@'.
-    const m = /^\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\/.*)$/.exec(line);
+    // (it may contain spaces); abstract names start with '@'. A relative path is kept as is: the
+    // kernel prints sun_path as the binder gave it, relative to a cwd nobody records.
+    const m = /^\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+([^@\s].*)$/.exec(line);
     if (m?.[1]) out.push(m[1]);
   }
   return out;
@@ -103,49 +105,77 @@ function knownSocketDirs(env: NodeJS.ProcessEnv): string[] {
  * over socket directories (nothing can be created there either), and /dev/null bound read-only
  * and nodev over each other bound socket, so connect() finds no socket. Sockets beneath a
  * writable root other than the shared temp dirs stay reachable: they are the caller's workspace.
- * Cached on the list of bound paths, so an exec loop re-reads /proc/net/unix but re-plans only
- * when the host's sockets changed.
+ *
+ * /proc/net/unix names a socket by the path it was bound at and never follows a rename, so a
+ * socket's directory must not be renameable by the sandbox either: where a socket lies deeper
+ * in a writable shared temp dir (/tmp/tmux-1000/default), the directory just below the temp dir
+ * is masked as a whole (a mountpoint: rename fails with EBUSY); a socket directly in it is a
+ * mountpoint itself. Masks never hide the cwd, $HOME or a writable root (the sockets inside get
+ * file masks instead).
+ *
+ * Cached on every input, so an exec loop re-reads /proc/net/unix but re-plans only when the
+ * host's sockets changed.
  */
-export function hostUnixSocketMasks(writableRoots: readonly string[], env: NodeJS.ProcessEnv = process.env): SocketMasks {
+export function hostUnixSocketMasks(writableRoots: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): SocketMasks {
   const paths = boundUnixSocketPaths();
   const known = knownSocketDirs(env);
-  const key = JSON.stringify([writableRoots, known, paths]);
+  const key = JSON.stringify([writableRoots, cwd, env.HOME ?? '', env.TMPDIR ?? '', known, paths]);
   if (socketCache?.key === key) return socketCache;
 
   const shared = sharedTempRoots(env);
+  const writableShared = writableRoots.filter((r) => shared.has(r));
   const ownRoots = writableRoots.filter((r) => !shared.has(r));
   const isOwn = (p: string): boolean => ownRoots.some((r) => isWithin(p, r));
-  // Hiding a directory that holds (or is) a writable root or the shared temp dir would hide the
-  // workspace itself.
-  const hidesRoot = (d: string): boolean => d === '/' || shared.has(d) || writableRoots.some((r) => isWithin(r, d));
+  const keepVisible = [...writableRoots, cwd, ...(env.HOME ? [canonical(env.HOME) ?? env.HOME] : [])];
+  const hides = (d: string): boolean => d === '/' || shared.has(d) || keepVisible.some((p) => isWithin(p, d));
+  const gaps: string[] = [];
 
   const dirs: string[] = [];
+  const addDir = (d: string): boolean => {
+    if (dirs.includes(d)) return true;
+    if (hides(d)) return false;
+    try {
+      if (!lstatSync(d).isDirectory()) return false;
+    } catch {
+      return false;
+    }
+    dirs.push(d);
+    return true;
+  };
   for (const d of known) {
     const c = canonical(d);
-    if (!c || isOwn(c) || hidesRoot(c) || dirs.includes(c)) continue;
-    try {
-      if (lstatSync(c).isDirectory()) dirs.push(c);
-    } catch {
-      /* gone */
-    }
+    if (c && !isOwn(c)) addDir(c);
   }
-  const files: string[] = [];
+  const sockets: string[] = [];
+  let relative = 0;
   for (const p of paths) {
+    if (!p.startsWith('/')) {
+      relative++;
+      continue;
+    }
     const dir = canonical(dirname(p));
     if (!dir) continue;
     const c = join(dir, p.slice(p.lastIndexOf('/') + 1));
-    if (isOwn(c) || dirs.some((d) => isWithin(c, d)) || files.includes(c)) continue;
+    if (isOwn(c) || sockets.includes(c)) continue;
     try {
-      if (lstatSync(c).isSocket()) files.push(c);
+      if (!lstatSync(c).isSocket()) continue;
     } catch {
-      /* bound in another mount namespace, or already unlinked */
+      continue; // bound in another mount namespace, or already unlinked
+    }
+    sockets.push(c);
+    const temp = writableShared.find((t) => isWithin(c, t));
+    if (temp && dirname(c) !== temp) {
+      const top = join(temp, c.slice(temp.length + 1).split('/')[0] as string);
+      if (!addDir(top)) gaps.push(`${c}: its directory ${top} can be renamed away (it holds the cwd, $HOME or a writable root)`);
     }
   }
+  if (relative > 0) gaps.push(`${relative} socket(s) bound with a relative path: location unknown, not masked`);
+  const files = sockets.filter((c) => !dirs.some((d) => isWithin(c, d)));
   const mounts: NativeMountOp[] = [
     ...dirs.map((target) => ({ kind: MountKind.tmpfsMask, target, optional: true })),
     ...files.map((target) => ({ kind: MountKind.fileMask, target, source: '/dev/null', preservedFlags: MS_NOSUID | MS_NODEV | MS_NOEXEC, optional: true })),
   ];
-  socketCache = { key, mounts, masked: [...dirs, ...files] };
+  socketCache = { key, mounts, masked: [...dirs, ...files], gaps };
   return socketCache;
 }
 
@@ -195,6 +225,10 @@ export interface IsolationFacts {
   sysvIpcRefused: boolean;
   keyringsRefused: boolean;
   maskedSockets: number;
+  /** What the socket masks could not cover (relative binds, renameable dirs). */
+  socketGaps: string[];
+  /** /dev/shm was replaced by a private tmpfs. */
+  privateShm: boolean;
 }
 
 /**
@@ -208,20 +242,23 @@ export function isolationReport(f: IsolationFacts): IsolationClass[] {
   };
 
   const sockets: string[] = [];
-  if (f.landlockAbi >= 9) sockets.push('landlock LANDLOCK_ACCESS_FS_RESOLVE_UNIX (only beneath writable roots)');
   if (f.mountNamespace) sockets.push(`mount namespace: host socket dirs and bound sockets masked (${f.maskedSockets} here)`);
   if (f.unixSocketsRefused) sockets.push('seccomp: socket(AF_UNIX) refused, socketpair allowed');
+  if (f.landlockAbi >= 9) sockets.push('landlock LANDLOCK_ACCESS_FS_RESOLVE_UNIX (only beneath writable roots)');
   add(
     'unix-pathname-sockets',
     sockets,
-    sockets.length === 0
-      ? ['host unix sockets (docker, ssh-agent, D-Bus, X11) reachable where file modes allow']
-      : f.mountNamespace
-        ? [
-            'sockets beneath the writable roots (other than /tmp, $TMPDIR) stay reachable',
-            'a socket bound after the spawn, or bound in another network namespace (not in this /proc/net/unix), outside the masked dirs is reachable',
-          ]
-        : [],
+    f.mountNamespace
+      ? [
+          'sockets beneath the writable roots (other than /tmp, $TMPDIR) stay reachable',
+          'a socket bound after the spawn, or bound in another network namespace (not in this /proc/net/unix), outside the masked dirs is reachable',
+          ...f.socketGaps,
+        ]
+      : f.unixSocketsRefused
+        ? []
+        : f.landlockAbi >= 9
+          ? ['host sockets beneath the writable roots, /tmp and $TMPDIR included, are reachable']
+          : ['host unix sockets (docker, ssh-agent, D-Bus, X11) reachable where file modes allow'],
   );
 
   add(
@@ -233,11 +270,11 @@ export function isolationReport(f: IsolationFacts): IsolationClass[] {
   add(
     'protected-dir-replacement',
     f.mountNamespace
-      ? ['mount namespace: protected dirs and every writable root are mountpoints (rename, rmdir: EBUSY)']
+      ? [f.readOnlyTree ? 'mount namespace: protected dirs and every writable root are mountpoints (rename, rmdir: EBUSY)' : 'mount namespace: protected dirs are mountpoints (rename, rmdir: EBUSY)']
       : f.landlockAbi > 0
         ? ['landlock: protected names frozen in their root (no remove, rename or create)']
         : [],
-    f.mountNamespace ? [] : ['a writable root inside another writable root can itself be renamed away'],
+    f.mountNamespace && f.readOnlyTree ? [] : ['a writable root inside another writable root can itself be renamed away'],
   );
 
   add('other-syscall-abis', f.seccompRefuses || f.seccompHardening ? ['seccomp: i386, x32 and AArch32 entries killed (arch check first)'] : []);
@@ -256,7 +293,7 @@ export function isolationReport(f: IsolationFacts): IsolationClass[] {
   add('inherited-fds', ['close_range(CLOSE_RANGE_CLOEXEC) in the child over the fd table copied at clone']);
 
   add('sysv-ipc', f.ipcNamespace ? ['ipc namespace (SysV shm, msg, sem and POSIX mqueues private)'] : f.sysvIpcRefused ? ['seccomp: SysV IPC and mq_* refused'] : []);
-  add('posix-shm', f.mountNamespace ? ['mount namespace: private /dev/shm'] : [], f.mountNamespace ? [] : ['host /dev/shm readable where file modes allow']);
+  add('posix-shm', f.privateShm ? ['mount namespace: private /dev/shm'] : [], f.privateShm ? [] : ['host /dev/shm readable where file modes allow']);
   add('keyrings', f.keyringsRefused ? ['seccomp: add_key, request_key, keyctl refused'] : []);
   add(
     'setuid-bits',

@@ -125,7 +125,7 @@ export interface CompiledSandbox extends SpawnSandbox {
   /** The mount ops of the read-only tree and /proc are usable (mount_setattr, Linux 5.12). */
   readOnlyTree: boolean;
   /** Escape-class facts known without the filesystem plan. */
-  isolation: Omit<IsolationFacts, 'landlockAbi' | 'maskedSockets'>;
+  isolation: Omit<IsolationFacts, 'landlockAbi' | 'maskedSockets' | 'socketGaps' | 'privateShm'>;
   /** The last filesystem plan and host-socket masks merged in, and the merge (reused while both are unchanged). */
   lastFs?: FilesystemPlan;
   lastSocketMasks?: NativeMountOp[];
@@ -186,7 +186,7 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
     namespaces: compiled.useNamespaces,
   });
   // Host sockets come and go between spawns: re-read each time (cached on their list).
-  const sockets = compiled.useNamespaces ? hostUnixSocketMasks(fs.writableRoots) : NO_SOCKET_MASKS;
+  const sockets = compiled.useNamespaces ? hostUnixSocketMasks(fs.writableRoots, cwd) : NO_SOCKET_MASKS;
   if (compiled.lastFs !== fs || compiled.lastSocketMasks !== sockets.mounts || !compiled.lastMerged) {
     compiled.lastFs = fs;
     compiled.lastSocketMasks = sockets.mounts;
@@ -196,7 +196,7 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
 }
 
 // One object, so that the merged plan of a policy without namespaces stays cached.
-const NO_SOCKET_MASKS: SocketMasks = { mounts: [], masked: [] };
+const NO_SOCKET_MASKS: SocketMasks = { mounts: [], masked: [], gaps: [] };
 
 /** The policy-level part (no filesystem plan): what a child that never started reports. */
 export function policySandbox(policy: SandboxPolicy, options: CompileOptions): CompiledSandbox {
@@ -218,18 +218,25 @@ function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets:
   // Order: the whole tree read-only, the writable roots writable again, then the filesystem
   // plan's read-only binds and masks on top, host socket masks, a private /dev/shm, and /proc
   // (pid namespace) last, so no mask can hide it, made read-only right after.
+  const shm = compiled.useNamespaces ? privateShmMounts(fs.writableRoots) : [];
   const mounts: NativeMountOp[] = compiled.useNamespaces
     ? [
         ...(compiled.readOnlyTree ? readOnlyTreeMounts(fs.writableRoots) : []),
         ...fs.mounts.map((m) => ({ kind: MOUNT_KINDS[m.kind], target: m.target, ...(m.source ? { source: m.source } : {}), preservedFlags: m.preservedFlags })),
         ...sockets.mounts,
-        ...privateShmMounts(fs.writableRoots),
+        ...shm,
         ...compiled.plan.mounts,
         ...(compiled.readOnlyTree ? readOnlyProcMounts() : []),
       ]
     : [];
   const filesystem: FilesystemReport = fs.report;
-  const isolation = isolationReport({ ...compiled.isolation, landlockAbi: fs.report.landlockAbi, maskedSockets: sockets.masked.length });
+  const isolation = isolationReport({
+    ...compiled.isolation,
+    landlockAbi: fs.report.landlockAbi,
+    maskedSockets: sockets.masked.length,
+    socketGaps: sockets.gaps,
+    privateShm: shm.length > 0,
+  });
   return {
     plan: { ...compiled.plan, mounts, landlockRulesetFd: fs.rulesetFd },
     report: { ...compiled.report, filesystem, isolation, missing: [...compiled.missing, ...fs.missing] },
@@ -301,11 +308,11 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     if (!probe.seccompFilter) missing.push('seccomp: this kernel cannot install seccomp filters');
     else if (!arch) missing.push(`seccomp: no filter for architecture ${process.arch}`);
     else {
-      // Without a mount namespace nothing keeps the host's pathname sockets out of reach (Landlock
-      // covers them only from ABI 9): strict refuses socket(AF_UNIX), socketpair stays. Without
-      // an IPC namespace the host's SysV IPC and POSIX message queues are refused instead.
-      const landlockUnix = Math.min(probe.landlockAbi, options.landlockAbiCap ?? Number.MAX_SAFE_INTEGER) >= 9;
-      const unixSockets = useNamespaces || landlockUnix || options.enforcement === 'best-effort' ? 'allow' : 'socketpair-only';
+      // Without a mount namespace nothing keeps the host's pathname sockets out of reach: strict
+      // refuses socket(AF_UNIX), socketpair stays. (Landlock's RESOLVE_UNIX, ABI 9, would not be
+      // enough: it allows sockets beneath every writable root, /tmp with the host's among them.)
+      // Without an IPC namespace the host's SysV IPC and POSIX message queues are refused instead.
+      const unixSockets = useNamespaces || options.enforcement === 'best-effort' ? 'allow' : 'socketpair-only';
       const refuseSysvIpc = !(useNamespaces && probe.ipcNamespace);
       seccomp = compileSeccomp(profile, { arch, network: effectiveNetwork, unixSockets, refuseSysvIpc, netns: useNetns });
       unixSocketsRefused = unixSockets === 'socketpair-only' && !profile.logOnly;

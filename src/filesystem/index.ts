@@ -247,9 +247,11 @@ function readPointer(file: string, prefix: string): { target: string } | { probl
   let text: string;
   let fd: number | undefined;
   try {
-    // Non-blocking, then checked on the fd: a FIFO swapped in after the caller's stat must not
-    // hang the host.
-    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    // Resolved first, then opened without following a final symlink, non-blocking, and checked
+    // on the fd: a sandbox that can write where the file lives may swap in a FIFO (must not hang
+    // the host) or a symlink to a device (must not be opened by a possibly-root host: opening
+    // some devices has side effects). It cannot create device nodes or hard links to them.
+    fd = openSync(realpathSync(file), fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
     if (!fstatSync(fd).isFile()) return { problem: 'not-a-file' };
     const buf = Buffer.alloc(GITFILE_MAX + 1);
     const n = readSync(fd, buf, 0, buf.length, 0);

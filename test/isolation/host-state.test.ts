@@ -3,8 +3,8 @@
 // and shared memory, kernel settings. Each denial runs beside its control (the same operation
 // unsandboxed, or where the policy allows it), in mode A (namespaces) and mode B (Landlock only),
 // and checks that enforcement.isolation says what actually happened.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -250,5 +250,74 @@ describe.each(modes)('host state outside the filesystem rules, mode $name', ({ n
         expect(c.status).toBe(0);
       }
     }
+  });
+});
+
+describe.runIf(namespacesWork)('host unix sockets: masks that cannot be walked around (mode A)', () => {
+  const servers: Server[] = [];
+  const cleanups: (() => void)[] = [];
+  const listen = (path: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const s = createServer((c) => c.on('error', () => {}).end('secret')).listen(path, resolve).on('error', reject);
+      servers.push(s);
+    });
+  const connect = async (path: string, opts: { policy: SandboxPolicy; cwd: string }) => {
+    const r = await execSandboxed('node', ['-e', CLIENT, path], { ...opts, timeout: 20_000 });
+    return { out: String(r.stdout).trim(), r };
+  };
+  afterAll(() => {
+    for (const s of servers) s.close();
+    for (const c of cleanups) c();
+  });
+
+  it('a socket dir in a writable /tmp cannot be renamed away to unmask the socket for a later spawn', async () => {
+    const dir = mkdtempSync('/tmp/cordon-rename-');
+    const ws = mkdtempSync('/var/tmp/cordon-rename-ws-');
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => rmSync(`${dir}-moved`, { recursive: true, force: true }), () => rmSync(ws, { recursive: true, force: true }));
+    mkdirSync(join(dir, 'sub'));
+    await listen(join(dir, 'sub', 'agent.sock'));
+    expect(unsandboxed('node', ['-e', CLIENT, join(dir, 'sub', 'agent.sock')])).toBe('CONNECTED'); // control
+    // /tmp writable (the reference JSON's default), workspace elsewhere.
+    const policy = SandboxPolicy.parse(JSON.stringify({ type: 'workspace_write', writable_roots: [{ root: ws }] }));
+    const control = mkdtempSync('/tmp/cordon-rename-ctl-');
+    cleanups.push(() => rmSync(control, { recursive: true, force: true }), () => rmSync(`${control}-moved`, { recursive: true, force: true }));
+    const r = await execSandboxed('sh', ['-c', `mv ${dir} ${dir}-moved; echo dir=$?; mv ${control} ${control}-moved; echo control=$?`], { policy, cwd: ws });
+    expect(String(r.stdout)).toBe('dir=1\ncontrol=0\n'); // an ordinary dir in /tmp moves (control)
+    expect((await connect(join(dir, 'sub', 'agent.sock'), { policy, cwd: ws })).out).not.toBe('CONNECTED');
+  });
+
+  it('a socket directory that holds $HOME or the cwd is not hidden; the socket itself is', async () => {
+    const home = realpathSync(mkdtempSync('/var/tmp/cordon-home-'));
+    const saved = { HOME: process.env.HOME, SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK };
+    cleanups.push(() => rmSync(home, { recursive: true, force: true }));
+    mkdirSync(join(home, 'proj'));
+    const agent = join(home, 'agent.sock'); // where some agents (Bitwarden) put it
+    await listen(agent);
+    process.env.HOME = home;
+    process.env.SSH_AUTH_SOCK = agent;
+    try {
+      expect(unsandboxed('node', ['-e', CLIENT, agent])).toBe('CONNECTED'); // control
+      const { out, r } = await connect(agent, { policy: SandboxPolicy.readOnly(), cwd: join(home, 'proj') });
+      expect(r.exitCode).toBe(0); // the cwd under $HOME is still there
+      expect(out).not.toBe('CONNECTED');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  it('a socket bound with a relative path cannot be located: the report names the gap', async () => {
+    const dir = realpathSync(mkdtempSync('/var/tmp/cordon-relsock-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const server = spawn(process.execPath, ['-e', "require('net').createServer((c) => c.end('x')).listen('rel.sock', () => console.log('ready'))"], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
+    cleanups.push(() => server.kill('SIGKILL'));
+    await new Promise((r) => server.stdout!.once('data', r));
+    const ws = mkdtempSync('/var/tmp/cordon-relsock-ws-');
+    cleanups.push(() => rmSync(ws, { recursive: true, force: true }));
+    const r = await execSandboxed('true', [], { policy: SandboxPolicy.workspaceWrite([ws]), cwd: ws });
+    const c = cls(r.enforcement, 'unix-pathname-sockets');
+    expect(c.gaps.join('\n')).toMatch(/relative path/);
   });
 });
