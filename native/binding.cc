@@ -5,7 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -344,9 +347,28 @@ struct ChildHandle {
   int32_t id = 0;
   pid_t pid = -1;
   int pidfd = -1;
+  // The child's mount namespace, held open while it runs: the last reference to a mount
+  // namespace tears its whole mount tree down (umount, an RCU grace period), and in the exiting
+  // child that work sits between exit and the pidfd turning readable. Held here, it is dropped
+  // on the threadpool after the exit is delivered (ReleaseNamespaceOffLoop). -1: none.
+  int mountNamespaceFd = -1;
   SpawnState* state = nullptr;
   Napi::FunctionReference onExit;
 };
+
+// Closes a namespace fd on the libuv threadpool: the teardown it triggers must not block the loop.
+void ReleaseNamespaceOffLoop(uv_loop_t* loop, int fd) {
+  if (fd < 0) return;
+  uv_work_t* req = new uv_work_t();
+  req->data = reinterpret_cast<void*>(static_cast<intptr_t>(fd));
+  int err = uv_queue_work(
+      loop, req, [](uv_work_t* r) { close(static_cast<int>(reinterpret_cast<intptr_t>(r->data))); },
+      [](uv_work_t* r, int /*status*/) { delete r; });
+  if (err != 0) {
+    close(fd);
+    delete req;
+  }
+}
 
 void KillAndForgetChildren(void* arg) {
   // Env teardown (host exit or worker termination): no sandboxed child outlives its host.
@@ -361,6 +383,7 @@ void KillAndForgetChildren(void* arg) {
       siginfo_t info;
       waitid(P_PID, c->pid, &info, WEXITED | WNOHANG);
       close(c->pidfd);
+      if (c->mountNamespaceFd >= 0) close(c->mountNamespaceFd);
       c->onExit.Reset();
       delete c;
     });
@@ -383,6 +406,7 @@ SpawnState* GetSpawnState(Napi::Env env) {
 void OnChildClosed(uv_handle_t* handle) {
   ChildHandle* child = static_cast<ChildHandle*>(handle->data);
   close(child->pidfd);
+  ReleaseNamespaceOffLoop(child->state->loop, child->mountNamespaceFd);
   delete child;
 }
 
@@ -612,6 +636,13 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   child->state = state;
   child->onExit = Napi::Persistent(info[2].As<Napi::Function>());
   child->poll.data = child;
+  if (plan.namespaceFlags & CLONE_NEWNS) {
+    // The pidfd keeps the pid from being reused, so this is the child's (or nothing, when it
+    // has already exited: then its teardown was simply not deferred).
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/mnt", static_cast<int>(child->pid));
+    child->mountNamespaceFd = open(path, O_RDONLY | O_CLOEXEC);
+  }
   int uvErr = uv_poll_init(state->loop, &child->poll, child->pidfd);
   if (uvErr == 0) uvErr = uv_poll_start(&child->poll, UV_READABLE, OnChildReadable);
   if (uvErr != 0) {
@@ -625,6 +656,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
       uv_close(reinterpret_cast<uv_handle_t*>(&child->poll), OnChildClosed);
     } else {
       close(child->pidfd);
+      if (child->mountNamespaceFd >= 0) close(child->mountNamespaceFd);
       delete child;
     }
     Napi::Error::New(env, std::string("uv_poll on pidfd failed: ") + uv_strerror(uvErr)).ThrowAsJavaScriptException();

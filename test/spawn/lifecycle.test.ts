@@ -248,7 +248,11 @@ describe('at scale', () => {
     const settle = async () => {
       for (let turn = 0; turn < 2; turn++) await new Promise((r) => setImmediate(r));
     };
+    // A child's mount namespace fd is released on the threadpool after its exit (a leak never
+    // converges): both counts wait for those releases.
+    const namespacesHeld = () => [...fdTable().values()].filter((t) => t.startsWith('mnt:[')).length;
     await settle();
+    await waitFor(() => namespacesHeld() === 0, 5000);
     const fds = openFdCount();
     const before = fdTable();
     const handles = resources();
@@ -257,6 +261,7 @@ describe('at scale', () => {
       if (r.exitCode !== 0) throw new Error(`spawn ${i} exited ${r.exitCode}`);
     }
     await settle();
+    await waitFor(() => namespacesHeld() === 0, 5000);
     expect(openFdCount(), `fds changed: ${JSON.stringify(fdDiff(before, fdTable()))}`).toBe(fds);
     expect(zombieChildren()).toEqual([]);
     expect(resources()).toBeLessThanOrEqual(handles);
