@@ -97,13 +97,14 @@ async function run(argv: string[]): Promise<number> {
     enforcement: args.bestEffort ? 'best-effort' : 'strict',
     ...(args.timeoutSecs !== undefined ? { timeout: Math.round(args.timeoutSecs * 1000) } : {}),
   });
-  if (args.report) process.stderr.write(`${JSON.stringify(child.enforcement, null, 2)}\n`);
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => {
     const h = forward(sig);
     process.on(sig, h);
     return [sig, h] as const;
   });
+  // After the handlers: a caller that waits for the report may signal right away.
+  if (args.report) process.stderr.write(`${JSON.stringify(child.enforcement, null, 2)}\n`);
   return new Promise((resolve) => {
     let failure: NodeJS.ErrnoException | undefined;
     child.on('error', (err: NodeJS.ErrnoException) => {

@@ -52,7 +52,7 @@ describe('cordon run', () => {
 
 describe('cordon run and signals', () => {
   it('forwards SIGTERM to the sandbox and exits 128+15', async () => {
-    // --report is printed right before the CLI installs its signal handlers: waiting for it (not
+    // --report is printed right after the CLI installs its signal handlers: waiting for it (not
     // a fixed delay) keeps a slow start on a loaded machine from meeting Node's default SIGTERM.
     const child = spawn(process.execPath, [bin, 'run', '--report', '--', 'sleep', '30'], { cwd: ws.dir, stdio: ['ignore', 'ignore', 'pipe'] });
     await new Promise<void>((r) => {
@@ -62,7 +62,6 @@ describe('cordon run and signals', () => {
         if (err.trimEnd().endsWith('}')) r();
       });
     });
-    await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code).toBe(143);
