@@ -122,8 +122,6 @@ export interface CompiledSandbox extends SpawnSandbox {
   useNamespaces: boolean;
   network: NetworkMode;
   confining: boolean;
-  /** The mount ops of the read-only tree and /proc are usable (mount_setattr, Linux 5.12). */
-  readOnlyTree: boolean;
   /** Escape-class facts known without the filesystem plan. */
   isolation: Omit<IsolationFacts, 'landlockAbi' | 'maskedSockets' | 'socketGaps' | 'privateShm'>;
   /** The last filesystem plan and host-socket masks merged in, and the merge (reused while both are unchanged). */
@@ -221,12 +219,12 @@ function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets:
   const shm = compiled.useNamespaces ? privateShmMounts(fs.writableRoots) : [];
   const mounts: NativeMountOp[] = compiled.useNamespaces
     ? [
-        ...(compiled.readOnlyTree ? readOnlyTreeMounts(fs.writableRoots) : []),
+        ...(compiled.isolation.readOnlyTree ? readOnlyTreeMounts(fs.writableRoots) : []),
         ...fs.mounts.map((m) => ({ kind: MOUNT_KINDS[m.kind], target: m.target, ...(m.source ? { source: m.source } : {}), preservedFlags: m.preservedFlags })),
         ...sockets.mounts,
         ...shm,
         ...compiled.plan.mounts,
-        ...(compiled.readOnlyTree ? readOnlyProcMounts() : []),
+        ...(compiled.isolation.readOnlyTree ? readOnlyProcMounts() : []),
       ]
     : [];
   const filesystem: FilesystemReport = fs.report;
@@ -387,12 +385,12 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   };
   const blocked = new Set(profile.blockedSyscalls);
   const seccompRefuses = seccomp !== null && !profile.logOnly;
-  const readOnlyTree = useNamespaces && kernelHasMountSetattr(probe.release);
   const isolation: CompiledSandbox['isolation'] = {
     mountNamespace: useNamespaces,
     pidNamespace: useNamespaces,
     ipcNamespace: (namespaceFlags & CLONE_NEWIPC) !== 0,
-    readOnlyTree,
+    // The read-only tree and /proc mount ops need mount_setattr (Linux 5.12).
+    readOnlyTree: useNamespaces && kernelHasMountSetattr(probe.release),
     seccompRefuses,
     seccompHardening: seccomp !== null && seccomp.profile !== 'permissive',
     unixSocketsRefused,
@@ -405,7 +403,6 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     missing,
     pidNamespace: useNamespaces,
     useNamespaces,
-    readOnlyTree,
     isolation,
     network: effectiveNetwork,
     confining,
