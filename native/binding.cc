@@ -17,8 +17,11 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "bpf.h"
 #include "landlock.h"
@@ -334,12 +337,38 @@ Napi::Value CompileSeccompProgram(const Napi::CallbackInfo& info) {
 
 struct ChildHandle;
 
+// A sandbox plan read from JS, cached under the key src/plan.ts gives each merged plan (a new
+// key whenever the plan changes), so an exec loop converts mounts and BPF once.
+struct CachedSandbox {
+  double key = 0;
+  std::shared_ptr<const cordon::SandboxPlan> plan;
+  int spawns = 0;
+};
+
+struct StandbySlot {
+  double key = 0;
+  uint64_t createdMs = 0;
+  std::unique_ptr<cordon::Standby> standby;
+};
+
+// Standby children (spawn.h): a sandbox spawned a second time gets one made for its next
+// spawn, on the loop's next idle turn (the host thread is idle while the command runs). At most
+// kMaxStandbys exist; one unused for kStandbyIdleMs is discarded; none keeps the loop alive.
+constexpr size_t kMaxCachedSandboxes = 8;
+constexpr size_t kMaxStandbys = 2;
+constexpr uint64_t kStandbyIdleMs = 5000;
+
 struct SpawnState {
   std::unordered_map<int32_t, ChildHandle*> children;
   int32_t nextId = 1;
   int devNull = -1;
   uv_loop_t* loop = nullptr;
   napi_env env = nullptr;
+  std::vector<CachedSandbox> sandboxes;  // most recently used first
+  std::vector<StandbySlot> standbys;
+  std::vector<double> prewarmKeys;       // standbys to make on the next idle turn
+  uv_idle_t* prewarmIdle = nullptr;
+  uv_timer_t* standbyExpiry = nullptr;
 };
 
 struct ChildHandle {
@@ -389,6 +418,129 @@ void KillAndForgetChildren(void* arg) {
     });
   }
   state->children.clear();
+  for (StandbySlot& slot : state->standbys) cordon::DiscardStandby(slot.standby.get());
+  state->standbys.clear();
+  state->prewarmKeys.clear();
+  auto closeHandle = [](uv_handle_t* h) {
+    uv_close(h, [](uv_handle_t* closed) { delete closed; });
+  };
+  if (state->prewarmIdle) closeHandle(reinterpret_cast<uv_handle_t*>(state->prewarmIdle));
+  if (state->standbyExpiry) closeHandle(reinterpret_cast<uv_handle_t*>(state->standbyExpiry));
+  state->prewarmIdle = nullptr;
+  state->standbyExpiry = nullptr;
+}
+
+// Kills and reaps a standby on the threadpool (the reap waits for its exit).
+void DiscardStandbyOffLoop(uv_loop_t* loop, std::unique_ptr<cordon::Standby> standby) {
+  uv_work_t* req = new uv_work_t();
+  req->data = standby.release();
+  int err = uv_queue_work(
+      loop, req, [](uv_work_t* r) { cordon::DiscardStandby(static_cast<cordon::Standby*>(r->data)); },
+      [](uv_work_t* r, int /*status*/) {
+        delete static_cast<cordon::Standby*>(r->data);
+        delete r;
+      });
+  if (err != 0) {
+    std::unique_ptr<cordon::Standby> s(static_cast<cordon::Standby*>(req->data));
+    cordon::DiscardStandby(s.get());
+    delete req;
+  }
+}
+
+std::unique_ptr<cordon::Standby> TakeStandby(SpawnState* state, double key) {
+  for (auto it = state->standbys.begin(); it != state->standbys.end(); ++it) {
+    if (it->key == key) {
+      std::unique_ptr<cordon::Standby> s = std::move(it->standby);
+      state->standbys.erase(it);
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+void ArmStandbyExpiry(SpawnState* state);
+
+void OnStandbyExpiry(uv_timer_t* timer) {
+  SpawnState* state = static_cast<SpawnState*>(timer->data);
+  uint64_t now = uv_now(state->loop);
+  for (auto it = state->standbys.begin(); it != state->standbys.end();) {
+    if (now - it->createdMs >= kStandbyIdleMs) {
+      DiscardStandbyOffLoop(state->loop, std::move(it->standby));
+      it = state->standbys.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  ArmStandbyExpiry(state);
+}
+
+void ArmStandbyExpiry(SpawnState* state) {
+  if (state->standbys.empty() || state->standbyExpiry == nullptr) return;
+  uint64_t oldest = state->standbys.front().createdMs;
+  for (const StandbySlot& slot : state->standbys) oldest = std::min(oldest, slot.createdMs);
+  uint64_t now = uv_now(state->loop);
+  uint64_t due = oldest + kStandbyIdleMs > now ? oldest + kStandbyIdleMs - now : 0;
+  uv_timer_start(state->standbyExpiry, OnStandbyExpiry, due, 0);
+}
+
+void OnPrewarmIdle(uv_idle_t* idle) {
+  SpawnState* state = static_cast<SpawnState*>(idle->data);
+  uv_idle_stop(idle);
+  std::vector<double> keys;
+  keys.swap(state->prewarmKeys);
+  for (double key : keys) {
+    bool have = false;
+    for (const StandbySlot& slot : state->standbys) have = have || slot.key == key;
+    const CachedSandbox* cached = nullptr;
+    for (const CachedSandbox& c : state->sandboxes) {
+      if (c.key == key) cached = &c;
+    }
+    if (have || cached == nullptr) continue;
+    std::unique_ptr<cordon::Standby> standby;
+    if (cordon::StartStandby(cached->plan, &standby) != 0) continue;  // the next spawn clones as usual
+    if (state->standbys.size() >= kMaxStandbys) {
+      DiscardStandbyOffLoop(state->loop, std::move(state->standbys.front().standby));
+      state->standbys.erase(state->standbys.begin());
+    }
+    state->standbys.push_back({key, uv_now(state->loop), std::move(standby)});
+  }
+  uv_update_time(state->loop);
+  ArmStandbyExpiry(state);
+}
+
+void SchedulePrewarm(SpawnState* state, double key) {
+  if (state->prewarmIdle == nullptr) {
+    state->prewarmIdle = new uv_idle_t();
+    state->standbyExpiry = new uv_timer_t();
+    uv_idle_init(state->loop, state->prewarmIdle);
+    uv_timer_init(state->loop, state->standbyExpiry);
+    state->prewarmIdle->data = state;
+    state->standbyExpiry->data = state;
+    uv_unref(reinterpret_cast<uv_handle_t*>(state->prewarmIdle));
+    uv_unref(reinterpret_cast<uv_handle_t*>(state->standbyExpiry));
+  }
+  for (double k : state->prewarmKeys) {
+    if (k == key) return;
+  }
+  state->prewarmKeys.push_back(key);
+  uv_idle_start(state->prewarmIdle, OnPrewarmIdle);
+}
+
+// The cached sandbox for key (moved to the front), or nullptr.
+CachedSandbox* LookupSandbox(SpawnState* state, double key) {
+  for (size_t i = 0; i < state->sandboxes.size(); i++) {
+    if (state->sandboxes[i].key == key) {
+      if (i > 0) std::rotate(state->sandboxes.begin(), state->sandboxes.begin() + i, state->sandboxes.begin() + i + 1);
+      return &state->sandboxes.front();
+    }
+  }
+  return nullptr;
+}
+
+CachedSandbox* RememberSandbox(SpawnState* state, double key, std::shared_ptr<const cordon::SandboxPlan> plan) {
+  if (state->sandboxes.size() >= kMaxCachedSandboxes) state->sandboxes.pop_back();
+  state->sandboxes.insert(state->sandboxes.begin(), CachedSandbox{key, std::move(plan), 0});
+  return &state->sandboxes.front();
 }
 
 SpawnState* GetSpawnState(Napi::Env env) {
@@ -462,52 +614,24 @@ bool GetStrings(Napi::Value v, std::vector<std::string>* out) {
 }
 
 // Reads the plan object built by src/spawn.ts. Shape errors are programming errors of our
-// own TS layer, reported uniformly.
-bool ReadPlan(Napi::Env env, Napi::Object o, cordon::SpawnPlan* plan, std::string* error) {
-  if (!o.Get("file").IsString()) { *error = "plan.file"; return false; }
-  plan->file = o.Get("file").As<Napi::String>().Utf8Value();
-  if (!GetStrings(o.Get("argv"), &plan->argv)) { *error = "plan.argv"; return false; }
-  if (!GetStrings(o.Get("envp"), &plan->envp)) { *error = "plan.envp"; return false; }
-  if (o.Get("cwd").IsString()) plan->cwd = o.Get("cwd").As<Napi::String>().Utf8Value();
+// own TS layer, reported uniformly. The sandbox part is read once per sandboxKey (SpawnState).
+bool ReadSandbox(Napi::Object o, cordon::SandboxPlan* plan, std::string* error) {
   plan->newSession = o.Get("newSession").ToBoolean();
   plan->dieWithParent = o.Get("dieWithParent").ToBoolean();
   plan->noNewPrivs = o.Get("noNewPrivs").ToBoolean();
   plan->dropCapabilities = o.Get("dropCapabilities").ToBoolean();
   plan->writeIdMaps = o.Get("writeIdMaps").ToBoolean();
   plan->loopbackUp = o.Get("loopbackUp").ToBoolean();
+  plan->confineStandbyEarly = o.Get("confineStandbyEarly").ToBoolean();
   int64_t n;
   if (GetInt(o, "listenerPort", &n) && n > 0 && n < 65536) plan->listenerPort = static_cast<uint16_t>(n);
   if (GetInt(o, "capLastCap", &n)) plan->capLastCap = static_cast<int>(n);
   if (GetInt(o, "namespaceFlags", &n)) plan->namespaceFlags = static_cast<int>(n);
-  Napi::Value cgroupFds = o.Get("cgroupProcsFds");
-  if (cgroupFds.IsArray()) {
-    Napi::Array a = cgroupFds.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      if (!a.Get(i).IsNumber()) { *error = "plan.cgroupProcsFds"; return false; }
-      plan->cgroupProcsFds.push_back(a.Get(i).As<Napi::Number>().Int32Value());
-    }
-  }
   if (GetInt(o, "landlockRulesetFd", &n)) plan->landlockRulesetFd = static_cast<int>(n);
   if (GetInt(o, "landlockFlags", &n)) plan->landlockFlags = static_cast<uint32_t>(n);
   if (GetInt(o, "seccompFlags", &n)) plan->seccompFlags = static_cast<uint32_t>(n);
   plan->uid = getuid();
   plan->gid = getgid();
-  Napi::Value rl = o.Get("rlimits");
-  if (rl.IsArray()) {
-    Napi::Array a = rl.As<Napi::Array>();
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Value e = a.Get(i);
-      if (!e.IsArray()) { *error = "plan.rlimits"; return false; }
-      Napi::Array t = e.As<Napi::Array>();
-      // Infinity (RLIM_INFINITY) arrives as a non-finite double.
-      auto limit = [](Napi::Value v) -> rlim_t {
-        double d = v.As<Napi::Number>().DoubleValue();
-        return d >= 1.8e19 || d != d ? RLIM_INFINITY : static_cast<rlim_t>(d);
-      };
-      if (!t.Get(0u).IsNumber() || !t.Get(1u).IsNumber() || !t.Get(2u).IsNumber()) { *error = "plan.rlimits"; return false; }
-      plan->rlimits.push_back({t.Get(0u).As<Napi::Number>().Int32Value(), limit(t.Get(1u)), limit(t.Get(2u))});
-    }
-  }
   Napi::Value mounts = o.Get("mounts");
   if (mounts.IsArray()) {
     Napi::Array a = mounts.As<Napi::Array>();
@@ -534,7 +658,39 @@ bool ReadPlan(Napi::Env env, Napi::Object o, cordon::SpawnPlan* plan, std::strin
     Napi::Buffer<uint8_t> b = program.As<Napi::Buffer<uint8_t>>();
     plan->seccompProgram.assign(b.Data(), b.Data() + b.Length());
   }
-  (void)env;
+  return true;
+}
+
+bool ReadCommand(Napi::Object o, cordon::CommandPlan* command, std::string* error) {
+  if (!o.Get("file").IsString()) { *error = "plan.file"; return false; }
+  command->file = o.Get("file").As<Napi::String>().Utf8Value();
+  if (!GetStrings(o.Get("argv"), &command->argv)) { *error = "plan.argv"; return false; }
+  if (!GetStrings(o.Get("envp"), &command->envp)) { *error = "plan.envp"; return false; }
+  if (o.Get("cwd").IsString()) command->cwd = o.Get("cwd").As<Napi::String>().Utf8Value();
+  Napi::Value cgroupFds = o.Get("cgroupProcsFds");
+  if (cgroupFds.IsArray()) {
+    Napi::Array a = cgroupFds.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      if (!a.Get(i).IsNumber()) { *error = "plan.cgroupProcsFds"; return false; }
+      command->cgroupProcsFds.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+    }
+  }
+  Napi::Value rl = o.Get("rlimits");
+  if (rl.IsArray()) {
+    Napi::Array a = rl.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value e = a.Get(i);
+      if (!e.IsArray()) { *error = "plan.rlimits"; return false; }
+      Napi::Array t = e.As<Napi::Array>();
+      // Infinity (RLIM_INFINITY) arrives as a non-finite double.
+      auto limit = [](Napi::Value v) -> rlim_t {
+        double d = v.As<Napi::Number>().DoubleValue();
+        return d >= 1.8e19 || d != d ? RLIM_INFINITY : static_cast<rlim_t>(d);
+      };
+      if (!t.Get(0u).IsNumber() || !t.Get(1u).IsNumber() || !t.Get(2u).IsNumber()) { *error = "plan.rlimits"; return false; }
+      command->rlimits.push_back({t.Get(0u).As<Napi::Number>().Int32Value(), limit(t.Get(1u)), limit(t.Get(2u))});
+    }
+  }
   return true;
 }
 
@@ -545,9 +701,24 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
     return ThrowType(env, "spawn(plan, stdio, onExit): bad arguments");
   }
   SpawnState* state = GetSpawnState(env);
-  cordon::SpawnPlan plan;
+  Napi::Object planObject = info[0].As<Napi::Object>();
   std::string bad;
-  if (!ReadPlan(env, info[0].As<Napi::Object>(), &plan, &bad)) return ThrowType(env, "invalid " + bad);
+  // sandboxKey: src/plan.ts's number for this merged plan (0: none, read every time).
+  double key = 0;
+  if (planObject.Get("sandboxKey").IsNumber()) key = planObject.Get("sandboxKey").As<Napi::Number>().DoubleValue();
+  const bool prewarm = planObject.Get("prewarm").ToBoolean();
+  CachedSandbox* cached = key != 0 ? LookupSandbox(state, key) : nullptr;
+  std::shared_ptr<const cordon::SandboxPlan> sandbox;
+  if (cached) {
+    sandbox = cached->plan;
+  } else {
+    auto read = std::make_shared<cordon::SandboxPlan>();
+    if (!ReadSandbox(planObject, read.get(), &bad)) return ThrowType(env, "invalid " + bad);
+    sandbox = read;
+    if (key != 0) cached = RememberSandbox(state, key, sandbox);
+  }
+  cordon::CommandPlan plan;
+  if (!ReadCommand(planObject, &plan, &bad)) return ThrowType(env, "invalid " + bad);
 
   Napi::Array stdio = info[1].As<Napi::Array>();
   int parentEnd[3] = {-1, -1, -1};
@@ -582,7 +753,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
 
   // The proxy listener comes back from the child's network namespace over a socketpair.
   int handoff[2] = {-1, -1};
-  if (plan.listenerPort != 0) {
+  if (sandbox->listenerPort != 0) {
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handoff) != 0) {
       int err = errno;
       closeAll();
@@ -591,7 +762,21 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
     plan.listenerHandoffFd = handoff[1];
   }
   cordon::SpawnResult result;
-  int rc = cordon::Spawn(plan, &result);
+  int rc;
+  std::unique_ptr<cordon::Standby> standby = key != 0 ? TakeStandby(state, key) : nullptr;
+  if (standby) {
+    rc = cordon::LaunchStandby(standby.get(), plan, &result);
+    standby.reset();
+    if (rc == cordon::kStandbyUnusable) rc = cordon::Spawn(*sandbox, plan, &result);
+  } else {
+    rc = cordon::Spawn(*sandbox, plan, &result);
+  }
+  // The second spawn of a sandbox (an exec loop, most likely) gets a standby for the next one.
+  // Only namespaced sandboxes: that is where a standby saves work (the namespaces and mounts).
+  if (cached && prewarm && cordon::StandbySupported() && (sandbox->namespaceFlags & CLONE_NEWNS) &&
+      sandbox->listenerPort == 0 && ++cached->spawns >= 2) {
+    SchedulePrewarm(state, key);
+  }
   int listenerFd = -1;
   if (handoff[0] >= 0) {
     if (rc == 0 && result.failedStep == 0) listenerFd = cordon::ReceiveFd(handoff[0]);
@@ -606,7 +791,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
     closeAll();
     return ThrowErrno(env, -rc, "clone");
   }
-  if (plan.listenerPort != 0 && result.failedStep == 0 && listenerFd < 0) {
+  if (sandbox->listenerPort != 0 && result.failedStep == 0 && listenerFd < 0) {
     // The child exec'd without handing over its listener: should not happen; never leave it
     // running unconfined from its proxy.
     syscall(SYS_pidfd_send_signal, result.pidfd, SIGKILL, nullptr, 0);
@@ -636,7 +821,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   child->state = state;
   child->onExit = Napi::Persistent(info[2].As<Napi::Function>());
   child->poll.data = child;
-  if (plan.namespaceFlags & CLONE_NEWNS) {
+  if (sandbox->namespaceFlags & CLONE_NEWNS) {
     // The pidfd keeps the pid from being reused, so this is the child's (or nothing, when it
     // has already exited: then its teardown was simply not deferred).
     char path[64];
@@ -698,6 +883,18 @@ Napi::Value RefChild(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// releaseStandbys() -> how many standby children were discarded (killed and reaped).
+Napi::Value ReleaseStandbys(const Napi::CallbackInfo& info) {
+  SpawnState* state = GetSpawnState(info.Env());
+  size_t count = state->standbys.size();
+  for (StandbySlot& slot : state->standbys) cordon::DiscardStandby(slot.standby.get());
+  state->standbys.clear();
+  state->prewarmKeys.clear();
+  if (state->prewarmIdle) uv_idle_stop(state->prewarmIdle);
+  if (state->standbyExpiry) uv_timer_stop(state->standbyExpiry);
+  return Napi::Number::New(info.Env(), static_cast<double>(count));
+}
+
 // closeFd(fd): release a descriptor the TS layer owns (cgroup.procs, cached rulesets).
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -717,6 +914,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("signalChild", Napi::Function::New(env, SignalChild, "signalChild"));
   exports.Set("refChild", Napi::Function::New(env, RefChild, "refChild"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("releaseStandbys", Napi::Function::New(env, ReleaseStandbys, "releaseStandbys"));
   return exports;
 }
 

@@ -29,6 +29,16 @@
 //  16 execve      with the caller's signal mask restored
 // Any failure writes {step, errno} to the CLOEXEC error pipe and exits 127; EOF on the pipe
 // means execve succeeded.
+//
+// Steps 1-6 depend only on the sandbox; 7-16 on the command. A standby child (spawn.h) runs
+// 1-6 ahead of time, then blocks in recvmsg for the command (its address in the shared memory,
+// and its stdio and cgroup fds by SCM_RIGHTS) and runs 7-16. When the seccomp filter allows
+// every syscall of 7-11 and 16 unconditionally (src/plan.ts checks), the standby also runs
+// 12-15 before it waits: none of 7-11 needs a capability, a syscall Landlock governs or one
+// the filter refuses, and attaching the filter (a BPF JIT, ~0.3 ms here) leaves the command's
+// path. A standby runs beside the host
+// rather than while it is suspended, so every step is a raw syscall (raw_syscall.h: glibc
+// would write errno into the host thread's TLS).
 #include "spawn.h"
 
 #include <errno.h>
@@ -56,11 +66,19 @@
 
 #include <memory>
 
+#include "raw_syscall.h"
+
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_landlock_restrict_self
+#define SYS_landlock_restrict_self 446
 #endif
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
@@ -84,6 +102,7 @@ const char* ChildStepName(int32_t step) {
     case ChildStep::kMount: return "mount";
     case ChildStep::kLoopback: return "loopback";
     case ChildStep::kListener: return "proxy-listener";
+    case ChildStep::kRequest: return "standby-request";
     case ChildStep::kCgroup: return "cgroup";
     case ChildStep::kStdio: return "stdio";
     case ChildStep::kCloseRange: return "close_range";
@@ -100,49 +119,87 @@ const char* ChildStepName(int32_t step) {
 
 namespace {
 
-// Everything the child reads. Built on the parent's stack before clone; the child sees it
-// through the shared address space.
-struct ChildContext {
-  const SpawnPlan* plan;
+constexpr int kMaxCgroupFds = 4;  // one per hierarchy: v2, or v1 memory and pids
+
+// The command, as the child sees it. Built by the parent on its stack: a direct child reads it
+// before the parent resumes (CLONE_VFORK); a standby receives its address with the fds, and
+// the parent waits on the error pipe until the child has exec'd or failed.
+struct LaunchRequest {
   const char* file;
   char* const* argv;
   char* const* envp;
-  int errorPipe;
-  int parentPidfd;
-  sigset_t callerMask;
-  char uidMap[32];
-  char gidMap[32];
-  struct sock_fprog seccomp;
+  const char* cwd;  // nullptr: inherit
+  const ResourceLimit* rlimits;
+  size_t rlimitCount;
+  int stdio[3];     // fds in the child's table
+  int cgroupFds[kMaxCgroupFds];
+  int cgroupFdCount;
+  int listenerHandoffFd;  // direct child only (see SandboxPlan::listenerPort)
+  uint64_t callerMask;    // the kernel's sigset_t (64 signals)
 };
 
-[[noreturn]] void Fail(const ChildContext* c, ChildStep step, int err) {
-  int32_t message[2] = {static_cast<int32_t>(step), err};
-  ssize_t unused = write(c->errorPipe, message, sizeof message);
-  (void)unused;
-  _exit(127);
+}  // namespace
+
+// Everything the child reads besides the command. A direct child's lives on the parent's stack;
+// a standby's is owned by its Standby.
+struct ChildContext {
+  const SandboxPlan* sandbox = nullptr;
+  const LaunchRequest* request = nullptr;  // direct child; a standby receives it
+  int requestSocket = -1;                  // standby: where the command arrives
+  bool confinedEarly = false;              // standby: steps 12-15 before the wait
+  int errorPipe = -1;
+  int parentPidfd = -1;
+  char uidMap[32] = {};
+  char gidMap[32] = {};
+  struct sock_fprog seccomp = {0, nullptr};
+};
+
+namespace {
+
+// Returns -errno or the result, as the kernel does.
+template <typename... Args>
+long Sys(long nr, Args... args) {
+  return RawSyscall(nr, (long)(args)...);
 }
 
-bool WriteWhole(const char* path, const char* data) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+[[noreturn]] void Exit(int status) {
+  for (;;) RawSyscall(SYS_exit_group, status);
+}
+
+// Marks a standby's failure before it received its command: the parent spawns afresh.
+constexpr int32_t kBeforeCommand = 0x100;
+
+[[noreturn]] void Fail(const ChildContext* c, int32_t step, long ret) {
+  int32_t message[2] = {step, static_cast<int32_t>(-ret)};
+  Sys(SYS_write, c->errorPipe, message, sizeof message);
+  Exit(127);
+}
+
+[[noreturn]] void Fail(const ChildContext* c, ChildStep step, long ret) {
+  int32_t message[2] = {static_cast<int32_t>(step), static_cast<int32_t>(-ret)};
+  Sys(SYS_write, c->errorPipe, message, sizeof message);
+  Exit(127);
+}
+
+long WriteWhole(const char* path, const char* data) {
+  long fd = Sys(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fd;
   size_t len = strlen(data);
-  bool ok = write(fd, data, len) == static_cast<ssize_t>(len);
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return ok;
+  long written = Sys(SYS_write, fd, data, len);
+  Sys(SYS_close, fd);
+  if (written < 0) return written;
+  return written == static_cast<long>(len) ? 0 : -EIO;
 }
 
 // Read-only remount of a bind mount. In a user namespace the kernel refuses a remount that
 // would clear a locked nosuid/nodev/noexec/atime flag of the source mount, so keep them
 // (bubblewrap does the same; debuerreotype#197).
-bool RemountReadOnly(const char* target, unsigned long extra) {
+long RemountReadOnly(const char* target, unsigned long extra) {
   struct statfs st;
-  if (statfs(target, &st) != 0) return false;
+  if (long r = Sys(SYS_statfs, target, &st); r < 0) return r;
   unsigned long keep = st.f_flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
                                      MS_NODIRATIME | MS_RELATIME);
-  return mount(nullptr, target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep | extra,
-               nullptr) == 0;
+  return Sys(SYS_mount, nullptr, target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep | extra, nullptr);
 }
 
 #ifndef SYS_mount_setattr
@@ -162,228 +219,313 @@ constexpr unsigned kAtRecursive = 0x8000;
 
 // mount_setattr changes only the attributes named, so unlike a MS_REMOUNT it never trips over
 // the locked nosuid/nodev/noexec/atime flags of mounts inherited from the host.
-bool SetMountAttributes(const char* target, unsigned flags, uint64_t set, uint64_t clear) {
+long SetMountAttributes(const char* target, unsigned flags, uint64_t set, uint64_t clear) {
   MountAttr attr = {set, clear, 0, 0};
-  return syscall(SYS_mount_setattr, AT_FDCWD, target, flags, &attr, sizeof attr) == 0;
+  return Sys(SYS_mount_setattr, AT_FDCWD, target, flags, &attr, sizeof attr);
 }
 
-bool ApplyMountOp(const MountOp& op) {
+long ApplyMountOp(const MountOp& op) {
   const char* target = op.target.c_str();
+  long r;
   switch (op.kind) {
     case MountOp::kBindReadOnly:
-      return mount(target, target, nullptr, MS_BIND | MS_REC, nullptr) == 0 &&
-             RemountReadOnly(target, op.preservedFlags);
+      r = Sys(SYS_mount, target, target, nullptr, MS_BIND | MS_REC, nullptr);
+      return r < 0 ? r : RemountReadOnly(target, op.preservedFlags);
     case MountOp::kTmpfsMask:
       // Read-only and empty: a mask that the sandbox could write into would be a scratch
       // space that looks like the secret's directory (sandbox-runtime#149).
-      return mount("cordon-mask", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                   "mode=000,size=4k") == 0;
+      return Sys(SYS_mount, "cordon-mask", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 "mode=000,size=4k");
     case MountOp::kFileMask:
-      return mount(op.source.c_str(), target, nullptr, MS_BIND, nullptr) == 0 &&
-             RemountReadOnly(target, MS_NOSUID | MS_NODEV | MS_NOEXEC);
+      r = Sys(SYS_mount, op.source.c_str(), target, nullptr, MS_BIND, nullptr);
+      return r < 0 ? r : RemountReadOnly(target, MS_NOSUID | MS_NODEV | MS_NOEXEC);
     case MountOp::kProc:
-      return mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0;
+      return Sys(SYS_mount, "proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     case MountOp::kTmpfs:
-      return mount("cordon-tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") == 0;
+      return Sys(SYS_mount, "cordon-tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
     case MountOp::kReadOnlyTree:
       return SetMountAttributes(target, AT_SYMLINK_NOFOLLOW | kAtRecursive, kMountAttrReadOnly, 0);
     case MountOp::kBindWritable:
       // Only the root's own mount turns writable: mounts beneath it keep the read-only
       // attribute the tree got. A root the host mounted read-only stays read-only
       // (preservedFlags carries MS_RDONLY): a root caller could otherwise clear it here.
-      return mount(target, target, nullptr, MS_BIND | MS_REC, nullptr) == 0 &&
-             SetMountAttributes(target, AT_SYMLINK_NOFOLLOW, kMountAttrNoSuid | kMountAttrNoDev,
-                                (op.preservedFlags & MS_RDONLY) ? 0 : kMountAttrReadOnly);
+      r = Sys(SYS_mount, target, target, nullptr, MS_BIND | MS_REC, nullptr);
+      return r < 0 ? r
+                   : SetMountAttributes(target, AT_SYMLINK_NOFOLLOW, kMountAttrNoSuid | kMountAttrNoDev,
+                                        (op.preservedFlags & MS_RDONLY) ? 0 : kMountAttrReadOnly);
   }
-  errno = EINVAL;
-  return false;
+  return -EINVAL;
 }
 
-bool ApplyMount(const MountOp& op) {
-  if (ApplyMountOp(op)) return true;
-  return op.optional && (errno == ENOENT || errno == ENOTDIR);
+long ApplyMount(const MountOp& op) {
+  long r = ApplyMountOp(op);
+  if (r < 0 && op.optional && (r == -ENOENT || r == -ENOTDIR)) return 0;
+  return r;
 }
 
-bool DropCapabilities(int lastCap) {
+long DropCapabilities(int lastCap) {
   // Lock root out of regaining capabilities at execve (SECBIT_NOROOT) or on setuid changes,
   // then empty the bounding, ambient, effective, permitted and inheritable sets.
   const unsigned long securebits = SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_SETUID_FIXUP |
                                    SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_NOROOT |
                                    SECBIT_NOROOT_LOCKED;
-  if (prctl(PR_SET_SECUREBITS, securebits, 0, 0, 0) != 0) return false;
+  if (long r = Sys(SYS_prctl, PR_SET_SECUREBITS, securebits, 0, 0, 0); r < 0) return r;
   for (int cap = 0; cap <= lastCap; cap++) {
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) return false;
+    if (long r = Sys(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0); r < 0 && r != -EINVAL) return r;
   }
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return false;
+  if (long r = Sys(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); r < 0 && r != -EINVAL) return r;
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
-  return syscall(SYS_capset, &header, data) == 0;
+  return Sys(SYS_capset, &header, data);
 }
 
-// One message carrying one fd: the shape the child's listener handoff sends and the parent
-// receives.
+// One message carrying fds: the shape of the child's listener handoff and of a standby's
+// request.
+template <size_t kFds>
 struct FdMessage {
-  char byte = 'L';
   struct iovec iov;
-  char control[CMSG_SPACE(sizeof(int))];
+  char control[CMSG_SPACE(sizeof(int) * kFds)];
   struct msghdr msg;
-  FdMessage() {
+  FdMessage(void* data, size_t size) {
     memset(control, 0, sizeof control);
-    iov = {&byte, 1};
+    iov = {data, size};
     memset(&msg, 0, sizeof msg);
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
   }
+  // Attaches fds (at most kFds) for sendmsg.
+  void Attach(const int* fds, size_t count) {
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * count);
+    memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * count);
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+  }
+  // The fds a recvmsg delivered; returns how many.
+  size_t Received(int* fds) const {
+    const struct cmsghdr* cmsg = CMSG_FIRSTHDR(const_cast<struct msghdr*>(&msg));
+    if (cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) return 0;
+    size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    if (count > kFds) count = kFds;
+    memcpy(fds, CMSG_DATA(cmsg), sizeof(int) * count);
+    return count;
+  }
 };
+constexpr size_t kRequestFds = 3 + kMaxCgroupFds;
 
-int ChildMain(void* arg) {
-  const ChildContext* c = static_cast<const ChildContext*>(arg);
-  const SpawnPlan& plan = *c->plan;
+// Steps 1-6: everything that depends only on the sandbox.
+void SetUpSandbox(const ChildContext* c) {
+  const SandboxPlan& plan = *c->sandbox;
 
-  // 1. Signal dispositions (the mask is still fully blocked, inherited from the parent).
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++) {
+  // 1. Signal dispositions (the mask is still fully blocked, inherited from the parent). The
+  // kernel's struct sigaction: handler, flags, restorer, mask.
+  struct {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    uint64_t mask;
+  } dfl = {nullptr /* SIG_DFL */, 0, nullptr, 0};
+  for (int sig = 1; sig <= 64; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    sigaction(sig, &dfl, nullptr);  // EINVAL for glibc-reserved signals: harmless
+    Sys(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
   }
 
   // 2. Session / process group.
   if (plan.newSession) {
-    if (setsid() < 0) Fail(c, ChildStep::kSetsid, errno);
-  } else if (setpgid(0, 0) != 0) {
-    Fail(c, ChildStep::kSetsid, errno);
+    if (long r = Sys(SYS_setsid); r < 0) Fail(c, ChildStep::kSetsid, r);
+  } else if (long r = Sys(SYS_setpgid, 0, 0); r < 0) {
+    Fail(c, ChildStep::kSetsid, r);
   }
 
   // 3. Die with the host. The parent may have died between clone and the prctl; its pidfd
   // becomes readable when it exits (getppid() cannot tell inside a pid namespace).
   if (plan.dieWithParent) {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) Fail(c, ChildStep::kParentDeathSignal, errno);
+    if (long r = Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); r < 0) Fail(c, ChildStep::kParentDeathSignal, r);
     if (c->parentPidfd >= 0) {
       struct pollfd p = {c->parentPidfd, POLLIN, 0};
-      if (poll(&p, 1, 0) > 0) Fail(c, ChildStep::kParentDied, ESRCH);
+      struct timespec zero = {0, 0};
+      if (Sys(SYS_ppoll, &p, 1, &zero, nullptr, 8) > 0) Fail(c, ChildStep::kParentDied, -ESRCH);
     }
   }
 
   // 4. User namespace maps: the sandbox keeps the caller's uid/gid (no fake root).
   if (plan.writeIdMaps) {
-    if (!WriteWhole("/proc/self/setgroups", "deny") || !WriteWhole("/proc/self/uid_map", c->uidMap) ||
-        !WriteWhole("/proc/self/gid_map", c->gidMap)) {
-      Fail(c, ChildStep::kUserNamespaceMaps, errno);
-    }
+    long r = WriteWhole("/proc/self/setgroups", "deny");
+    if (r == 0) r = WriteWhole("/proc/self/uid_map", c->uidMap);
+    if (r == 0) r = WriteWhole("/proc/self/gid_map", c->gidMap);
+    if (r < 0) Fail(c, ChildStep::kUserNamespaceMaps, r);
   }
 
   // 5. Mount plan, in a private copy of the host's mount tree.
   if (plan.namespaceFlags & CLONE_NEWNS) {
-    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) Fail(c, ChildStep::kMount, errno);
+    if (long r = Sys(SYS_mount, nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr); r < 0) Fail(c, ChildStep::kMount, r);
     for (const MountOp& op : plan.mounts) {
-      if (!ApplyMount(op)) Fail(c, ChildStep::kMount, errno);
+      if (long r = ApplyMount(op); r < 0) Fail(c, ChildStep::kMount, r);
     }
   }
 
   // 6. Loopback in a fresh network namespace.
   if (plan.loopbackUp) {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) Fail(c, ChildStep::kLoopback, errno);
+    long s = Sys(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) Fail(c, ChildStep::kLoopback, s);
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     memcpy(ifr.ifr_name, "lo", 3);
     ifr.ifr_flags = IFF_UP | IFF_RUNNING;
-    if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) Fail(c, ChildStep::kLoopback, errno);
-    close(s);
+    if (long r = Sys(SYS_ioctl, s, SIOCSIFFLAGS, &ifr); r < 0) Fail(c, ChildStep::kLoopback, r);
+    Sys(SYS_close, s);
+  }
+}
+
+// 6b. The proxy's door inside the namespace: a listener handed to the parent.
+void HandOverListener(const ChildContext* c, uint16_t port, int handoffFd) {
+  long s = Sys(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) Fail(c, ChildStep::kListener, s);
+  int one = 1;
+  Sys(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  long r = Sys(SYS_bind, s, &addr, sizeof addr);
+  if (r == 0) r = Sys(SYS_listen, s, 511);
+  if (r < 0) Fail(c, ChildStep::kListener, r);
+  char byte = 'L';
+  FdMessage<1> m(&byte, 1);  // on the child's stack
+  int fd = static_cast<int>(s);
+  m.Attach(&fd, 1);
+  r = Sys(SYS_sendmsg, handoffFd, &m.msg, MSG_NOSIGNAL);
+  if (r != 1) Fail(c, ChildStep::kListener, r < 0 ? r : -EPROTO);
+  Sys(SYS_close, s);
+}
+
+// A standby's wait for its command. The fds arrive CLOEXEC, in LaunchRequest order.
+void ReceiveRequest(const ChildContext* c, LaunchRequest* out) {
+  const LaunchRequest* request = nullptr;
+  FdMessage<kRequestFds> m(&request, sizeof request);
+  long n;
+  do {
+    n = Sys(SYS_recvmsg, c->requestSocket, &m.msg, MSG_CMSG_CLOEXEC);
+  } while (n == -EINTR);
+  if (n == 0) Exit(0);  // the host discarded us
+  if (n != static_cast<long>(sizeof request) || request == nullptr) Fail(c, ChildStep::kRequest, n < 0 ? n : -EPROTO);
+  *out = *request;
+  int fds[kRequestFds];
+  size_t count = m.Received(fds);
+  if (count != 3 + static_cast<size_t>(out->cgroupFdCount)) Fail(c, ChildStep::kRequest, -EPROTO);
+  for (int i = 0; i < 3; i++) out->stdio[i] = fds[i];
+  for (int i = 0; i < out->cgroupFdCount; i++) out->cgroupFds[i] = fds[3 + i];
+  Sys(SYS_close, c->requestSocket);
+}
+
+// Steps 12-15: the confinement itself. A standby whose sandbox allows what it does afterwards
+// (SandboxPlan::confineStandbyEarly) runs them before it waits, off the command's path.
+void ConfineSelf(const ChildContext* c, bool beforeCommand) {
+  const SandboxPlan& plan = *c->sandbox;
+  auto Fail = [c, beforeCommand](ChildStep step, long e) {
+    cordon::Fail(c, static_cast<int32_t>(step) | (beforeCommand ? kBeforeCommand : 0), e);
+  };
+  // 12. A root host must not hand root powers to an untrusted tool.
+  if (plan.dropCapabilities) {
+    if (long e = DropCapabilities(plan.capLastCap); e < 0) Fail(ChildStep::kCapabilities, e);
   }
 
-  // 6b. The proxy's door inside the namespace: a listener handed to the parent.
-  if (plan.listenerPort != 0 && plan.listenerHandoffFd >= 0) {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0) Fail(c, ChildStep::kListener, errno);
-    int one = 1;
-    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(plan.listenerPort);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(s, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0 || listen(s, 511) != 0) {
-      Fail(c, ChildStep::kListener, errno);
-    }
-    FdMessage m;  // on the child's stack
-    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&m.msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cmsg), &s, sizeof(int));
-    if (sendmsg(plan.listenerHandoffFd, &m.msg, MSG_NOSIGNAL) != 1) Fail(c, ChildStep::kListener, errno);
-    close(s);
+  // 13.
+  if (plan.noNewPrivs) {
+    if (long e = Sys(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); e < 0) Fail(ChildStep::kNoNewPrivs, e);
   }
+
+  // 14.
+  if (plan.landlockRulesetFd >= 0) {
+    if (long e = Sys(SYS_landlock_restrict_self, plan.landlockRulesetFd, plan.landlockFlags); e < 0) {
+      Fail(ChildStep::kLandlock, e);
+    }
+  }
+
+  // 15.
+  if (c->seccomp.len > 0) {
+    if (long e = Sys(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccompFlags, &c->seccomp); e < 0) {
+      Fail(ChildStep::kSeccomp, e);
+    }
+  }
+}
+
+// Steps 7-16: the command.
+[[noreturn]] void EnterSandbox(const ChildContext* c, const LaunchRequest& r) {
 
   // 7. Cgroup: "0" moves the writing process itself (cgroups(7)).
-  for (int fd : plan.cgroupProcsFds) {
-    if (write(fd, "0", 1) != 1) Fail(c, ChildStep::kCgroup, errno);
+  for (int i = 0; i < r.cgroupFdCount; i++) {
+    long w = Sys(SYS_write, r.cgroupFds[i], "0", 1);
+    if (w != 1) Fail(c, ChildStep::kCgroup, w < 0 ? w : -EIO);
   }
 
   // 8. stdio. A source fd below 3 could be overwritten by an earlier dup2, so move such
   // sources out of the way first (libuv does the same).
   int source[3];
   for (int i = 0; i < 3; i++) {
-    source[i] = plan.stdio[i];
+    source[i] = r.stdio[i];
     if (source[i] < 3 && source[i] != i) {
-      source[i] = fcntl(source[i], F_DUPFD_CLOEXEC, 3);
-      if (source[i] < 0) Fail(c, ChildStep::kStdio, errno);
+      long moved = Sys(SYS_fcntl, source[i], F_DUPFD_CLOEXEC, 3);
+      if (moved < 0) Fail(c, ChildStep::kStdio, moved);
+      source[i] = static_cast<int>(moved);
     }
   }
   for (int i = 0; i < 3; i++) {
     if (source[i] == i) {
       // dup2(fd, fd) would keep a CLOEXEC flag; clear it explicitly.
-      int flags = fcntl(i, F_GETFD);
-      if (flags < 0 || fcntl(i, F_SETFD, flags & ~FD_CLOEXEC) != 0) Fail(c, ChildStep::kStdio, errno);
-    } else if (dup2(source[i], i) < 0) {
-      Fail(c, ChildStep::kStdio, errno);
+      long flags = Sys(SYS_fcntl, i, F_GETFD);
+      if (flags < 0) Fail(c, ChildStep::kStdio, flags);
+      if (long e = Sys(SYS_fcntl, i, F_SETFD, flags & ~FD_CLOEXEC); e < 0) Fail(c, ChildStep::kStdio, e);
+    } else if (long e = Sys(SYS_dup3, source[i], i, 0); e < 0) {
+      Fail(c, ChildStep::kStdio, e);
     }
   }
 
   // 9. Nothing else of the host crosses execve. The fd table is a copy taken at clone, so an
   // fd another host thread opens later never reaches us.
-  if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    if (errno != ENOSYS && errno != EINVAL) Fail(c, ChildStep::kCloseRange, errno);
-    for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);  // kernels < 5.11
+  if (long e = Sys(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC); e < 0) {
+    if (e != -ENOSYS && e != -EINVAL) Fail(c, ChildStep::kCloseRange, e);
+    for (int fd = 3; fd < 65536; fd++) Sys(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);  // kernels < 5.11
   }
 
   // 10. cwd.
-  if (!plan.cwd.empty() && chdir(plan.cwd.c_str()) != 0) Fail(c, ChildStep::kChdir, errno);
+  if (r.cwd != nullptr) {
+    if (long e = Sys(SYS_chdir, r.cwd); e < 0) Fail(c, ChildStep::kChdir, e);
+  }
 
   // 11. rlimits.
-  for (const ResourceLimit& limit : plan.rlimits) {
-    struct rlimit rl = {limit.soft, limit.hard};
-    if (setrlimit(limit.resource, &rl) != 0) Fail(c, ChildStep::kRlimit, errno);
+  for (size_t i = 0; i < r.rlimitCount; i++) {
+    struct rlimit rl = {r.rlimits[i].soft, r.rlimits[i].hard};
+    if (long e = Sys(SYS_prlimit64, 0, r.rlimits[i].resource, &rl, nullptr); e < 0) Fail(c, ChildStep::kRlimit, e);
   }
 
-  // 12. A root host must not hand root powers to an untrusted tool.
-  if (plan.dropCapabilities && !DropCapabilities(plan.capLastCap)) Fail(c, ChildStep::kCapabilities, errno);
-
-  // 13.
-  if (plan.noNewPrivs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) Fail(c, ChildStep::kNoNewPrivs, errno);
-
-  // 14.
-  if (plan.landlockRulesetFd >= 0 &&
-      syscall(SYS_landlock_restrict_self, plan.landlockRulesetFd, plan.landlockFlags) != 0) {
-    Fail(c, ChildStep::kLandlock, errno);
-  }
-
-  // 15.
-  if (c->seccomp.len > 0 &&
-      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccompFlags, &c->seccomp) != 0) {
-    Fail(c, ChildStep::kSeccomp, errno);
-  }
+  if (!c->confinedEarly) ConfineSelf(c, false);
 
   // 16.
-  sigprocmask(SIG_SETMASK, &c->callerMask, nullptr);
-  execve(c->file, c->argv, c->envp);
-  Fail(c, ChildStep::kExecve, errno);
+  Sys(SYS_rt_sigprocmask, SIG_SETMASK, &r.callerMask, nullptr, sizeof r.callerMask);
+  long e = Sys(SYS_execve, r.file, r.argv, r.envp);
+  Fail(c, ChildStep::kExecve, e);
+}
+
+int ChildMain(void* arg) {
+  const ChildContext* c = static_cast<const ChildContext*>(arg);
+  SetUpSandbox(c);
+  if (c->requestSocket < 0) {
+    const LaunchRequest& r = *c->request;
+    if (c->sandbox->listenerPort != 0 && r.listenerHandoffFd >= 0) HandOverListener(c, c->sandbox->listenerPort, r.listenerHandoffFd);
+    EnterSandbox(c, r);
+  }
+  // Named for ps and top, where it would otherwise pass for a second copy of the host.
+  Sys(SYS_prctl, PR_SET_NAME, "cordon-standby", 0, 0, 0);
+  if (c->confinedEarly) ConfineSelf(c, true);
+  LaunchRequest request;
+  ReceiveRequest(c, &request);
+  EnterSandbox(c, request);
 }
 
 // Our own pidfd, opened once: the child polls it to detect a parent that died before
@@ -398,36 +540,100 @@ constexpr size_t kChildStackSize = 256 * 1024;
 }  // namespace
 
 int ReceiveFd(int socketFd) {
-  FdMessage m;
+  char byte = 0;
+  FdMessage<1> m(&byte, 1);
   if (recvmsg(socketFd, &m.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return -1;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&m.msg);
-  if (cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) return -1;
   int fd;
-  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-  return fd;
+  return m.Received(&fd) == 1 ? fd : -1;
 }
 
-int Spawn(const SpawnPlan& plan, SpawnResult* result) {
-  std::vector<char*> argv;
-  argv.reserve(plan.argv.size() + 1);
-  for (const std::string& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  envp.reserve(plan.envp.size() + 1);
-  for (const std::string& e : plan.envp) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
+namespace {
 
+// The command's strings as the pointer arrays execve takes; alive as long as the command.
+struct CommandArrays {
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  explicit CommandArrays(const CommandPlan& command) {
+    argv.reserve(command.argv.size() + 1);
+    for (const std::string& a : command.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    envp.reserve(command.envp.size() + 1);
+    for (const std::string& e : command.envp) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+};
+
+// -E2BIG when the command has more cgroup fds than a request carries.
+int BuildRequest(const CommandPlan& command, const CommandArrays& arrays, LaunchRequest* r) {
+  if (command.cgroupProcsFds.size() > static_cast<size_t>(kMaxCgroupFds)) return -E2BIG;
+  memset(r, 0, sizeof *r);
+  r->file = command.file.c_str();
+  r->argv = arrays.argv.data();
+  r->envp = arrays.envp.data();
+  r->cwd = command.cwd.empty() ? nullptr : command.cwd.c_str();
+  r->rlimits = command.rlimits.data();
+  r->rlimitCount = command.rlimits.size();
+  for (int i = 0; i < 3; i++) r->stdio[i] = command.stdio[i];
+  r->cgroupFdCount = static_cast<int>(command.cgroupProcsFds.size());
+  for (int i = 0; i < r->cgroupFdCount; i++) r->cgroupFds[i] = command.cgroupProcsFds[i];
+  r->listenerHandoffFd = command.listenerHandoffFd;
+  return 0;
+}
+
+void FillContext(const SandboxPlan& sandbox, ChildContext* c) {
+  c->sandbox = &sandbox;
+  c->parentPidfd = sandbox.dieWithParent ? SelfPidfd() : -1;
+  snprintf(c->uidMap, sizeof c->uidMap, "%u %u 1", sandbox.uid, sandbox.uid);
+  snprintf(c->gidMap, sizeof c->gidMap, "%u %u 1", sandbox.gid, sandbox.gid);
+  c->seccomp.len = static_cast<unsigned short>(sandbox.seccompProgram.size() / sizeof(struct sock_filter));
+  c->seccomp.filter = reinterpret_cast<struct sock_filter*>(const_cast<uint8_t*>(sandbox.seccompProgram.data()));
+}
+
+// Reads the child's verdict: 0 at EOF (it exec'd), or the {step, errno} it wrote.
+int32_t ReadVerdict(int errorPipe, int32_t* childErrno) {
+  int32_t message[2] = {0, 0};
+  ssize_t n;
+  do {
+    n = read(errorPipe, message, sizeof message);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof message)) return 0;
+  *childErrno = message[1];
+  return message[0];
+}
+
+void Reap(pid_t pid) {
+  siginfo_t info;
+  while (waitid(P_PID, pid, &info, WEXITED) != 0 && errno == EINTR) {}
+}
+
+// Blocks every signal so no handler of the host runs on the child's stack before the child
+// has reset the dispositions; the child restores the caller's mask right before execve.
+struct SignalsBlocked {
+  sigset_t caller;
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &caller);
+  }
+  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &caller, nullptr); }
+  uint64_t KernelMask() const {
+    uint64_t mask;
+    memcpy(&mask, &caller, sizeof mask);  // the kernel's sigset_t: the first 64 bits of glibc's
+    return mask;
+  }
+};
+
+constexpr size_t kStandbyStackSize = 64 * 1024;
+
+}  // namespace
+
+int Spawn(const SandboxPlan& sandbox, const CommandPlan& command, SpawnResult* result) {
+  CommandArrays arrays(command);
+  LaunchRequest request;
+  if (int rc = BuildRequest(command, arrays, &request); rc < 0) return rc;
   ChildContext c;
-  memset(&c, 0, sizeof c);
-  c.plan = &plan;
-  c.file = plan.file.c_str();
-  c.argv = argv.data();
-  c.envp = envp.data();
-  c.parentPidfd = plan.dieWithParent ? SelfPidfd() : -1;
-  snprintf(c.uidMap, sizeof c.uidMap, "%u %u 1", plan.uid, plan.uid);
-  snprintf(c.gidMap, sizeof c.gidMap, "%u %u 1", plan.gid, plan.gid);
-  c.seccomp.len = static_cast<unsigned short>(plan.seccompProgram.size() / sizeof(struct sock_filter));
-  c.seccomp.filter = reinterpret_cast<struct sock_filter*>(const_cast<uint8_t*>(plan.seccompProgram.data()));
+  FillContext(sandbox, &c);
+  c.request = &request;
 
   int errorPipe[2];
   if (pipe2(errorPipe, O_CLOEXEC) != 0) return -errno;
@@ -436,20 +642,17 @@ int Spawn(const SpawnPlan& plan, SpawnResult* result) {
   // The stack is only in use while this thread is suspended (CLONE_VFORK), so one per thread.
   thread_local std::unique_ptr<char[]> stack(new char[kChildStackSize]);
 
-  // Block every signal so no handler of the host runs on the child's stack before the child
-  // has reset the dispositions; the child restores this mask right before execve.
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &c.callerMask);
-
   int pidfd = -1;
-  int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | plan.namespaceFlags;
-  pid_t pid = clone(ChildMain, stack.get() + kChildStackSize, flags, &c, &pidfd);
-  int cloneErrno = errno;
-
-  pthread_sigmask(SIG_SETMASK, &c.callerMask, nullptr);
+  pid_t pid;
+  int cloneErrno;
+  {
+    SignalsBlocked blocked;
+    request.callerMask = blocked.KernelMask();
+    int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | sandbox.namespaceFlags;
+    pid = clone(ChildMain, stack.get() + kChildStackSize, flags, &c, &pidfd);
+    cloneErrno = errno;
+  }
   close(errorPipe[1]);
-
   if (pid < 0) {
     close(errorPipe[0]);
     return -cloneErrno;
@@ -457,26 +660,128 @@ int Spawn(const SpawnPlan& plan, SpawnResult* result) {
 
   // CLONE_VFORK: we resume only after the child exec'd or exited, so the pipe already holds
   // the failure or is at EOF.
-  int32_t message[2] = {0, 0};
-  ssize_t n;
-  do {
-    n = read(errorPipe[0], message, sizeof message);
-  } while (n < 0 && errno == EINTR);
+  int32_t childErrno = 0;
+  int32_t step = ReadVerdict(errorPipe[0], &childErrno);
   close(errorPipe[0]);
-
-  if (n == static_cast<ssize_t>(sizeof message)) {
-    siginfo_t info;
-    while (waitid(P_PID, pid, &info, WEXITED) != 0 && errno == EINTR) {}
+  if (step != 0) {
+    Reap(pid);
     if (pidfd >= 0) close(pidfd);
     result->pid = -1;
     result->pidfd = -1;
-    result->failedStep = message[0];
-    result->childErrno = message[1];
+    result->failedStep = step;
+    result->childErrno = childErrno;
     return 0;
   }
   result->pid = pid;
   result->pidfd = pidfd;
   return 0;
+}
+
+Standby::Standby() = default;
+
+Standby::~Standby() {
+  if (pidfd >= 0) close(pidfd);
+  if (requestSocket >= 0) close(requestSocket);
+  if (errorPipe >= 0) close(errorPipe);
+}
+
+bool StandbySupported() { return kRawSyscalls; }
+
+int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Standby>* out) {
+  if (!kRawSyscalls) return -ENOTSUP;
+  auto s = std::make_unique<Standby>();
+  s->sandbox = std::move(sandbox);
+  s->context = std::make_unique<ChildContext>();
+  FillContext(*s->sandbox, s->context.get());
+
+  int errorPipe[2];
+  if (pipe2(errorPipe, O_CLOEXEC) != 0) return -errno;
+  int request[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, request) != 0) {
+    int err = errno;
+    close(errorPipe[0]);
+    close(errorPipe[1]);
+    return -err;
+  }
+  s->errorPipe = errorPipe[0];
+  s->requestSocket = request[0];
+  s->context->errorPipe = errorPipe[1];
+  s->context->requestSocket = request[1];
+  s->context->confinedEarly = s->sandbox->confineStandbyEarly;
+  s->stack.reset(new char[kStandbyStackSize]);
+
+  int pidfd = -1;
+  pid_t pid;
+  int cloneErrno;
+  {
+    SignalsBlocked blocked;  // the standby keeps every signal blocked until its execve
+    int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD | s->sandbox->namespaceFlags;
+    pid = clone(ChildMain, s->stack.get() + kStandbyStackSize, flags, s->context.get(), &pidfd);
+    cloneErrno = errno;
+  }
+  close(errorPipe[1]);
+  close(request[1]);
+  if (pid < 0) return -cloneErrno;  // ~Standby closes our ends
+  s->pid = pid;
+  s->pidfd = pidfd;
+  *out = std::move(s);
+  return 0;
+}
+
+int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result) {
+  CommandArrays arrays(command);
+  LaunchRequest request;
+  if (int rc = BuildRequest(command, arrays, &request); rc < 0) {
+    DiscardStandby(s);
+    return rc;
+  }
+  request.listenerHandoffFd = -1;
+  sigset_t caller;
+  pthread_sigmask(SIG_SETMASK, nullptr, &caller);
+  memcpy(&request.callerMask, &caller, sizeof request.callerMask);
+  int fds[kRequestFds];
+  for (int i = 0; i < 3; i++) fds[i] = command.stdio[i];
+  for (int i = 0; i < request.cgroupFdCount; i++) fds[3 + i] = command.cgroupProcsFds[i];
+  const LaunchRequest* address = &request;
+  FdMessage<kRequestFds> m(&address, sizeof address);
+  m.Attach(fds, 3 + request.cgroupFdCount);
+  ssize_t sent;
+  do {
+    sent = sendmsg(s->requestSocket, &m.msg, MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent != static_cast<ssize_t>(sizeof address)) {
+    DiscardStandby(s);  // it died (EPIPE, ECONNREFUSED): its set-up failed, or it was killed
+    return kStandbyUnusable;
+  }
+  // `request` stays on our stack until the verdict: the standby reads it before execve.
+  int32_t childErrno = 0;
+  int32_t step = ReadVerdict(s->errorPipe, &childErrno);
+  if (step != 0) {
+    Reap(s->pid);
+    s->pid = -1;
+    result->pid = -1;
+    result->pidfd = -1;
+    if ((step & kBeforeCommand) || step <= static_cast<int32_t>(ChildStep::kRequest)) return kStandbyUnusable;
+    result->failedStep = step;
+    result->childErrno = childErrno;
+    return 0;
+  }
+  result->pid = s->pid;
+  result->pidfd = s->pidfd;
+  s->pid = -1;
+  s->pidfd = -1;
+  return 0;
+}
+
+void DiscardStandby(Standby* s) {
+  if (s->pid < 0) return;
+  if (s->requestSocket >= 0) {
+    close(s->requestSocket);  // a waiting standby reads EOF and exits
+    s->requestSocket = -1;
+  }
+  syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, nullptr, 0);
+  Reap(s->pid);
+  s->pid = -1;
 }
 
 }  // namespace cordon

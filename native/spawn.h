@@ -1,12 +1,13 @@
 // The sandboxed spawn: clone(CLONE_VM|CLONE_VFORK) a child that applies the sandbox with raw
 // syscalls in a fixed order, then execve. Plain C++, no N-API. Everything the child needs is
-// in SpawnPlan, prepared by the parent: the child allocates nothing and calls nothing that is
-// not async-signal-safe (see spawn.cc for the order and the reason for each step).
+// in SandboxPlan and CommandPlan, prepared by the parent: the child allocates nothing and calls
+// nothing but the kernel (see spawn.cc for the order and the reason for each step).
 #pragma once
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ enum class ChildStep : int32_t {
   kMount,
   kLoopback,
   kListener,
+  kRequest,
   kCgroup,
   kStdio,
   kCloseRange,
@@ -65,18 +67,14 @@ struct MountOp {
   bool optional = false;
 };
 
-struct SpawnPlan {
-  std::string file;                 // absolute path, resolved by the parent
-  std::vector<std::string> argv;
-  std::vector<std::string> envp;    // "KEY=value"
-  std::string cwd;                  // "" = inherit
-  int stdio[3] = {-1, -1, -1};      // parent fds to install as 0, 1, 2 (must be valid fds)
+// What a sandbox is, independent of the command run in it: prepared once per policy (and
+// cwd) by the parent and cached, so an exec loop pays for it once.
+struct SandboxPlan {
   bool newSession = true;           // setsid(); false = setpgid(0, 0)
   bool dieWithParent = true;        // PR_SET_PDEATHSIG(SIGKILL) + race check
   bool noNewPrivs = true;
   bool dropCapabilities = false;    // root callers: clear bounding/ambient/effective/permitted/inheritable
   int capLastCap = 40;              // /proc/sys/kernel/cap_last_cap
-  std::vector<ResourceLimit> rlimits;
   int namespaceFlags = 0;           // CLONE_NEW* requested at clone time
   bool writeIdMaps = false;         // with CLONE_NEWUSER: map uid/gid to themselves
   uid_t uid = 0;
@@ -84,17 +82,31 @@ struct SpawnPlan {
   std::vector<MountOp> mounts;
   bool loopbackUp = false;          // with CLONE_NEWNET: bring lo up
   // With CLONE_NEWNET: listen on 127.0.0.1:listenerPort inside the sandbox's network namespace
-  // and send the listening socket to the parent over listenerHandoffFd (SCM_RIGHTS). The
-  // socket stays in that namespace, so the host's proxy serves the sandbox with no bridge.
+  // and send the listening socket to the parent over CommandPlan::listenerHandoffFd
+  // (SCM_RIGHTS). The socket stays in that namespace, so the host's proxy serves the sandbox
+  // with no bridge.
   uint16_t listenerPort = 0;
-  int listenerHandoffFd = -1;
-  // Open cgroup.procs files (one per hierarchy: v2, or v1 memory + pids): the child writes
-  // "0" to each, joining before anything can fork.
-  std::vector<int> cgroupProcsFds;
   int landlockRulesetFd = -1;       // landlock_restrict_self(fd, landlockFlags) when >= 0
   uint32_t landlockFlags = 0;
   std::vector<uint8_t> seccompProgram;  // struct sock_filter[]; empty = no filter
   uint32_t seccompFlags = 0;
+  // A standby may confine itself (caps, no_new_privs, Landlock, seccomp) before it waits: the
+  // parent checked that the filter allows every syscall the standby makes afterwards.
+  bool confineStandbyEarly = false;
+};
+
+// One command run in a sandbox: what changes from spawn to spawn.
+struct CommandPlan {
+  std::string file;                 // absolute path, resolved by the parent
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;    // "KEY=value"
+  std::string cwd;                  // "" = inherit
+  int stdio[3] = {-1, -1, -1};      // parent fds to install as 0, 1, 2 (must be valid fds)
+  std::vector<ResourceLimit> rlimits;
+  // Open cgroup.procs files (one per hierarchy: v2, or v1 memory + pids): the child writes
+  // "0" to each, joining before anything can fork.
+  std::vector<int> cgroupProcsFds;
+  int listenerHandoffFd = -1;       // see SandboxPlan::listenerPort
 };
 
 struct SpawnResult {
@@ -108,7 +120,43 @@ struct SpawnResult {
 // Starts the child. Returns 0 with result->pid/pidfd set (the child has exec'd), or
 // -errno when clone itself failed, or 0 with result->failedStep set when the child failed
 // before exec (it has been reaped; pid/pidfd are -1). Never leaks fds or zombies.
-int Spawn(const SpawnPlan& plan, SpawnResult* result);
+int Spawn(const SandboxPlan& sandbox, const CommandPlan& command, SpawnResult* result);
+
+// A standby child: a child cloned ahead of time for one sandbox, which has already made its
+// namespaces and applied the mount plan (the expensive steps, about 1 ms here) and now waits
+// for a command. Launching it costs only the per-command steps and execve. It shares the
+// host's memory (CLONE_VM, no CLONE_VFORK) while it waits, so it runs on raw syscalls only
+// (raw_syscall.h) and reads nothing but its own context and the sandbox plan, which it owns.
+// Standbys need a sandbox without a proxy listener (its handoff is per command).
+struct ChildContext;
+struct Standby {
+  pid_t pid = -1;
+  int pidfd = -1;
+  int requestSocket = -1;           // SOCK_SEQPACKET: the command's address and fds go over it
+  int errorPipe = -1;               // read end: EOF when the command was exec'd
+  std::shared_ptr<const SandboxPlan> sandbox;
+  std::unique_ptr<ChildContext> context;
+  std::unique_ptr<char[]> stack;
+  Standby();
+  ~Standby();  // closes the fds; the child must be gone (Launch or Discard)
+};
+
+// Whether this build can keep standby children (raw syscalls on this architecture).
+bool StandbySupported();
+
+// Clones a standby for `sandbox`. 0 or -errno. A sandbox that cannot be set up is noticed
+// at launch (kStandbyUnusable).
+int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Standby>* out);
+
+// Runs `command` in the standby. Same contract as Spawn, or kStandbyUnusable when the standby
+// had died or failed its set-up: it has been reaped, and the caller spawns afresh. The standby
+// is used up either way.
+constexpr int kStandbyUnusable = 1;
+int LaunchStandby(Standby* standby, const CommandPlan& command, SpawnResult* result);
+
+// Kills and reaps an unused standby. Blocks until it is gone (a SIGKILLed child that was
+// waiting: well under a millisecond), so callers on the event loop run it on the threadpool.
+void DiscardStandby(Standby* standby);
 
 // Receives one fd queued with SCM_RIGHTS on socketFd (non-blocking, O_CLOEXEC); -1 if none.
 int ReceiveFd(int socketFd);

@@ -5,6 +5,7 @@ export { probeKernel, type KernelInfo } from './probe.js';
 export {
   spawnSandboxed,
   execSandboxed,
+  releaseStandbys,
   SandboxedProcess,
   type ExecOptions,
   type ExecResult,

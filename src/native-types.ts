@@ -42,6 +42,8 @@ export interface NativeBinding {
   signalChild(id: number, signal: number): number;
   refChild(id: number, ref: boolean): void;
   closeFd(fd: number): number;
+  /** Kills and reaps every standby child; returns how many there were. */
+  releaseStandbys(): number;
 }
 
 /** Mount operation kinds, as native/spawn.h MountOp::Kind. */
@@ -56,8 +58,16 @@ export interface NativeMountOp {
   optional?: boolean;
 }
 
-/** Everything the child needs, prepared by the parent (native/spawn.h SpawnPlan). */
+/** Everything the child needs, prepared by the parent (native/spawn.h SandboxPlan + CommandPlan). */
 export interface NativeSpawnPlan {
+  /**
+   * Names the sandbox part (everything but file, argv, envp, cwd, rlimits, cgroupProcsFds):
+   * the addon reads that part once per key and keeps standby children under it. A key is never
+   * reused for a different sandbox. Absent: read every time, no standby.
+   */
+  sandboxKey?: number;
+  /** Keep a standby child for this sandbox (see SpawnOptions.prewarm). */
+  prewarm?: boolean;
   file: string;
   argv: string[];
   envp: string[];
@@ -80,6 +90,8 @@ export interface NativeSpawnPlan {
   landlockFlags: number;
   seccompProgram: Buffer | null;
   seccompFlags: number;
+  /** A standby may confine itself before it waits (the filter allows all it does afterwards). */
+  confineStandbyEarly?: boolean;
 }
 
 /** Per fd 0..2: a new pipe, /dev/null, or an fd of the host to hand over. */

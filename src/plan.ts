@@ -9,7 +9,7 @@ import type { NativeMountOp, NativeSpawnPlan } from './native.js';
 import { MountKind } from './native-types.js';
 import { rawProbe } from './probe.js';
 import { limitsEnvironment, planLimits, type LimitsPlan, type LimitsReport } from './limits.js';
-import { compileSeccomp, type CompiledSeccomp } from './seccomp/index.js';
+import { allowsUnconditionally, compileSeccomp, STANDBY_PATH_SYSCALLS, type CompiledSeccomp } from './seccomp/index.js';
 import type { SyscallArch } from './policy/syscall-table.js';
 import { SANDBOX_PROXY_PORT } from './network.js';
 import {
@@ -212,6 +212,10 @@ export function policySandbox(policy: SandboxPolicy, options: CompileOptions): C
   return compiled;
 }
 
+// Every merged plan gets a key of its own (native caches the plan and its standby under it), so
+// a plan that changed, a new ruleset fd for instance, never meets the old plan's standby.
+let nextSandboxKey = 1;
+
 function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets: SocketMasks): SpawnSandbox {
   // Order: the whole tree read-only, the writable roots writable again, then the filesystem
   // plan's read-only binds and masks on top, host socket masks, a private /dev/shm, and /proc
@@ -236,7 +240,7 @@ function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets:
     privateShm: shm.length > 0,
   });
   return {
-    plan: { ...compiled.plan, mounts, landlockRulesetFd: fs.rulesetFd },
+    plan: { ...compiled.plan, mounts, landlockRulesetFd: fs.rulesetFd, sandboxKey: nextSandboxKey++ },
     report: { ...compiled.report, filesystem, isolation, missing: [...compiled.missing, ...fs.missing] },
     missing: [...compiled.missing, ...fs.missing],
     pidNamespace: compiled.pidNamespace,
@@ -349,6 +353,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     landlockFlags: 0,
     seccompProgram: seccomp?.program ?? null,
     seccompFlags: seccomp?.flags ?? 0,
+    confineStandbyEarly: seccomp === null || allowsUnconditionally(seccomp, STANDBY_PATH_SYSCALLS),
   };
 
   const seccompReport: SeccompReport = {

@@ -427,6 +427,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
         native().spawn(
           {
             ...compiled.plan,
+            prewarm: opts.prewarm,
             ...(limitSession ? { rlimits: limitSession.rlimits, cgroupProcsFds: limitSession.procsFds } : {}),
             file: resolved.file,
             argv: [opts.argv0 ?? command, ...argList],
@@ -466,6 +467,16 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
     }
   }
   return child;
+}
+
+/**
+ * Kills and reaps the standby children kept for exec loops (see SpawnOptions.prewarm), for a
+ * host that wants no idle child around. Returns how many there were. Later spawns make new ones
+ * unless prewarm is off.
+ */
+export function releaseStandbys(): number {
+  if (process.platform !== 'linux') return 0; // no addon, no standbys
+  return native().releaseStandbys();
 }
 
 function defaultTimeoutMs(policy: SandboxPolicy): number {

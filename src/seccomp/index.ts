@@ -48,6 +48,24 @@ export interface CompiledSeccomp {
   arch: SyscallArch;
   /** SECCOMP_FILTER_FLAG_* to pass at install. 0: no TSYNC (one thread), no SPEC_ALLOW. */
   flags: number;
+  /** Syscall numbers with a rule (anything else is allowed whatever its arguments). */
+  ruled: ReadonlySet<number>;
+}
+
+/**
+ * Syscalls a standby child makes after it confined itself early (native/spawn.cc steps 7-11
+ * and 16, the failure report included). It may confine itself before it waits only when the
+ * filter has no rule for any of them.
+ */
+export const STANDBY_PATH_SYSCALLS: readonly string[] = [
+  'recvmsg', 'close', 'write', 'fcntl', 'dup3', 'close_range', 'chdir', 'prlimit64',
+  'rt_sigprocmask', 'execve', 'exit_group',
+];
+
+/** Whether `compiled` allows every syscall in `names` with any arguments. */
+export function allowsUnconditionally(compiled: CompiledSeccomp, names: readonly string[]): boolean {
+  const table = SYSCALL_TABLE[compiled.arch];
+  return names.every((name) => table[name] !== undefined && !compiled.ruled.has(table[name]!));
 }
 
 /**
@@ -122,6 +140,7 @@ export function compileSeccomp(profile: SeccompProfile, ctx: SeccompContext): Co
     profile: seccompProfileName(profile),
     arch: ctx.arch,
     flags: 0,
+    ruled: new Set(rules.map((r) => r.nr)),
   };
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(key, compiled);
