@@ -404,6 +404,24 @@ void HandOverListener(const ChildContext* c, uint16_t port, int handoffFd) {
   Sys(SYS_close, s);
 }
 
+// Closes every fd but those in keep (-1 entries ignored).
+void CloseAllExcept(int* keep, int count) {
+  for (int i = 1; i < count; i++) {  // insertion sort: count is tiny
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  }
+  unsigned next = 0;
+  for (int i = 0; i < count; i++) {
+    if (keep[i] < 0) continue;
+    if (static_cast<unsigned>(keep[i]) > next) Sys(SYS_close_range, next, keep[i] - 1, 0);
+    next = static_cast<unsigned>(keep[i]) + 1;
+  }
+  Sys(SYS_close_range, next, ~0U, 0);
+}
+
 // A standby's wait for its command. The fds arrive CLOEXEC, in LaunchRequest order.
 void ReceiveRequest(const ChildContext* c, LaunchRequest* out) {
   const LaunchRequest* request = nullptr;
@@ -523,6 +541,11 @@ int ChildMain(void* arg) {
   // Named for ps and top, where it would otherwise pass for a second copy of the host.
   Sys(SYS_prctl, PR_SET_NAME, "cordon-standby", 0, 0, 0);
   if (c->confinedEarly) ConfineSelf(c, true);
+  // A standby may wait for seconds: it must not hold the host's fds meanwhile (a socket the
+  // host closes would stay open, a pipe would never reach EOF). Its stdio arrives with the
+  // command.
+  int keep[3] = {c->errorPipe, c->requestSocket, c->confinedEarly ? -1 : c->sandbox->landlockRulesetFd};
+  CloseAllExcept(keep, 3);
   LaunchRequest request;
   ReceiveRequest(c, &request);
   EnterSandbox(c, request);

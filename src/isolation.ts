@@ -3,7 +3,7 @@
 // changes outside the writable roots, protected dirs swapped away, the host's /dev/shm and
 // kernel settings. In the mount-namespace mode each becomes a mount operation of the child;
 // elsewhere the enforcement report names what stays open.
-import { lstatSync, readFileSync, realpathSync } from 'node:fs';
+import { lstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { native, type NativeMountOp } from './native.js';
 import { MountKind } from './native-types.js';
@@ -71,11 +71,28 @@ export interface SocketMasks {
 }
 let socketCache: (SocketMasks & { key: string }) | undefined;
 
+// /proc/net/unix is read on every spawn (host sockets come and go): through one fd kept open and
+// one buffer, re-parsed only when its text changed.
+let unixTable: { fd: number; buffer: Buffer; text: string; paths: string[] } | undefined;
+
 /** Paths of the unix sockets bound in this network namespace (the host's), as given to bind(). */
 function boundUnixSocketPaths(): string[] {
   let text: string;
+  let t: NonNullable<typeof unixTable>;
   try {
-    text = readFileSync('/proc/net/unix', 'latin1');
+    t = unixTable ??= { fd: openSync('/proc/net/unix', 'r'), buffer: Buffer.allocUnsafe(64 * 1024), text: '', paths: [] };
+    let length = 0;
+    for (;;) {
+      // seq_file: a read at position 0 regenerates the table, and a read fills the buffer
+      // unless the table ends first. A fuller table is read again whole into a bigger buffer
+      // (a read at an offset would regenerate it up to there anyway).
+      length = readSync(t.fd, t.buffer, 0, t.buffer.length, 0);
+      if (length < t.buffer.length) break;
+      t.buffer = Buffer.allocUnsafe(t.buffer.length * 2);
+    }
+    text = t.buffer.toString('latin1', 0, length);
+    if (text === t.text) return t.paths;
+    t.text = text;
   } catch {
     return [];
   }
@@ -87,6 +104,7 @@ function boundUnixSocketPaths(): string[] {
     const m = /^\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+([^@\s].*)$/.exec(line);
     if (m?.[1]) out.push(m[1]);
   }
+  t.paths = out;
   return out;
 }
 
