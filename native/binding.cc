@@ -821,7 +821,9 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   child->state = state;
   child->onExit = Napi::Persistent(info[2].As<Napi::Function>());
   child->poll.data = child;
-  if (sandbox->namespaceFlags & CLONE_NEWNS) {
+  if (result.mountNamespaceFd >= 0) {
+    child->mountNamespaceFd = result.mountNamespaceFd;  // a standby's, opened beforehand
+  } else if (sandbox->namespaceFlags & CLONE_NEWNS) {
     // The pidfd keeps the pid from being reused, so this is the child's (or nothing, when it
     // has already exited: then its teardown was simply not deferred).
     char path[64];

@@ -703,6 +703,7 @@ int Spawn(const SandboxPlan& sandbox, const CommandPlan& command, SpawnResult* r
 Standby::Standby() = default;
 
 Standby::~Standby() {
+  if (mountNamespaceFd >= 0) close(mountNamespaceFd);
   if (pidfd >= 0) close(pidfd);
   if (requestSocket >= 0) close(requestSocket);
   if (errorPipe >= 0) close(errorPipe);
@@ -747,6 +748,11 @@ int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Sta
   if (pid < 0) return -cloneErrno;  // ~Standby closes our ends
   s->pid = pid;
   s->pidfd = pidfd;
+  if (s->sandbox->namespaceFlags & CLONE_NEWNS) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/mnt", static_cast<int>(pid));
+    s->mountNamespaceFd = open(path, O_RDONLY | O_CLOEXEC);
+  }
   *out = std::move(s);
   return 0;
 }
@@ -791,8 +797,10 @@ int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result) {
   }
   result->pid = s->pid;
   result->pidfd = s->pidfd;
+  result->mountNamespaceFd = s->mountNamespaceFd;
   s->pid = -1;
   s->pidfd = -1;
+  s->mountNamespaceFd = -1;
   return 0;
 }
 

@@ -115,6 +115,8 @@ struct SpawnResult {
   // Set when the child failed before execve (the error pipe delivered {step, errno}).
   int32_t failedStep = 0;
   int32_t childErrno = 0;
+  // From a standby: its mount namespace, opened when it was made (-1: none). The caller owns it.
+  int mountNamespaceFd = -1;
 };
 
 // Starts the child. Returns 0 with result->pid/pidfd set (the child has exec'd), or
@@ -134,6 +136,7 @@ struct Standby {
   int pidfd = -1;
   int requestSocket = -1;           // SOCK_SEQPACKET: the command's address and fds go over it
   int errorPipe = -1;               // read end: EOF when the command was exec'd
+  int mountNamespaceFd = -1;        // /proc/<pid>/ns/mnt, opened off the command's path
   std::shared_ptr<const SandboxPlan> sandbox;
   std::unique_ptr<ChildContext> context;
   std::unique_ptr<char[]> stack;

@@ -69,7 +69,9 @@ export interface SocketMasks {
   masked: string[];
   gaps: string[];
 }
-let socketCache: (SocketMasks & { key: string }) | undefined;
+// Per (roots, cwd, environment, host sockets): a host using several workspaces in turn keeps one
+// plan, and so one standby child, per workspace.
+const socketCache = new Map<string, SocketMasks>();
 
 // /proc/net/unix is read on every spawn (host sockets come and go): through one fd kept open and
 // one buffer, re-parsed only when its text changed.
@@ -138,7 +140,8 @@ export function hostUnixSocketMasks(writableRoots: readonly string[], cwd: strin
   const paths = boundUnixSocketPaths();
   const known = knownSocketDirs(env);
   const key = JSON.stringify([writableRoots, cwd, env.HOME ?? '', env.TMPDIR ?? '', known, paths]);
-  if (socketCache?.key === key) return socketCache;
+  const hit = socketCache.get(key);
+  if (hit) return hit;
 
   const shared = sharedTempRoots(env);
   const writableShared = writableRoots.filter((r) => shared.has(r));
@@ -193,8 +196,10 @@ export function hostUnixSocketMasks(writableRoots: readonly string[], cwd: strin
     ...dirs.map((target) => ({ kind: MountKind.tmpfsMask, target, optional: true })),
     ...files.map((target) => ({ kind: MountKind.fileMask, target, source: '/dev/null', preservedFlags: MS_NOSUID | MS_NODEV | MS_NOEXEC, optional: true })),
   ];
-  socketCache = { key, mounts, masked: [...dirs, ...files], gaps };
-  return socketCache;
+  const masks = { mounts, masked: [...dirs, ...files], gaps };
+  if (socketCache.size >= 16) socketCache.delete(socketCache.keys().next().value!);
+  socketCache.set(key, masks);
+  return masks;
 }
 
 /** A private, empty /dev/shm (the host's POSIX shared memory and semaphores live there). */

@@ -124,10 +124,8 @@ export interface CompiledSandbox extends SpawnSandbox {
   confining: boolean;
   /** Escape-class facts known without the filesystem plan. */
   isolation: Omit<IsolationFacts, 'landlockAbi' | 'maskedSockets' | 'socketGaps' | 'privateShm'>;
-  /** The last filesystem plan and host-socket masks merged in, and the merge (reused while both are unchanged). */
-  lastFs?: FilesystemPlan;
-  lastSocketMasks?: NativeMountOp[];
-  lastMerged?: SpawnSandbox;
+  /** Per filesystem plan: the host-socket masks merged in, and the merge (reused while both are unchanged). */
+  merged: WeakMap<FilesystemPlan, { socketMounts: NativeMountOp[]; sandbox: SpawnSandbox }>;
 }
 
 let capLastCap: number | undefined;
@@ -185,12 +183,14 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
   });
   // Host sockets come and go between spawns: re-read each time (cached on their list).
   const sockets = compiled.useNamespaces ? hostUnixSocketMasks(fs.writableRoots, cwd) : NO_SOCKET_MASKS;
-  if (compiled.lastFs !== fs || compiled.lastSocketMasks !== sockets.mounts || !compiled.lastMerged) {
-    compiled.lastFs = fs;
-    compiled.lastSocketMasks = sockets.mounts;
-    compiled.lastMerged = mergeFilesystem(compiled, fs, sockets);
+  // One merge per filesystem plan (one per cwd, while its paths stay put), so a policy used in
+  // several workspaces in turn keeps its plans, and their keys and standby children.
+  let merged = compiled.merged.get(fs);
+  if (!merged || merged.socketMounts !== sockets.mounts) {
+    merged = { socketMounts: sockets.mounts, sandbox: mergeFilesystem(compiled, fs, sockets) };
+    compiled.merged.set(fs, merged);
   }
-  return compiled.lastMerged;
+  return merged.sandbox;
 }
 
 // One object, so that the merged plan of a policy without namespaces stays cached.
@@ -413,5 +413,6 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     confining,
     proxied: allowlistViaProxy,
     limits,
+    merged: new WeakMap(),
   };
 }

@@ -202,6 +202,24 @@ describe('standby children', () => {
     expect(zombieChildren()).toEqual([]);
   }, 15_000);
 
+  it('keeps one per workspace for a policy used in two workspaces in turn', async () => {
+    const other = tempDir();
+    try {
+      const both = SandboxPolicy.workspaceWrite([ws.dir, other.dir]);
+      releaseStandbys();
+      const cwds = [ws.dir, other.dir];
+      for (let i = 0; i < 4; i++) await execSandboxed('true', [], { policy: both, cwd: cwds[i % 2] });
+      expect(await waitFor(() => standbys().length === 2, 5000)).toBe(true);
+      const before = standbys();
+      const { child, done } = run('pwd', [], { policy: both, cwd: other.dir });
+      expect(before).toContain(child.pid);
+      expect((await done).stdout).toBe(`${other.dir}\n`);
+    } finally {
+      releaseStandbys();
+      other.cleanup();
+    }
+  });
+
   it('keeps none for sandboxes without namespaces (nothing to save there)', async () => {
     for (let i = 0; i < 3; i++) await execSandboxed('true', [], { policy, cwd: ws.dir, namespaces: false });
     await new Promise((r) => setTimeout(r, 50));
