@@ -117,9 +117,7 @@ describe('standby children', () => {
   it('confines with the Landlock ruleset and filter of its own sandbox (read-only policy)', async () => {
     const readOnly = SandboxPolicy.readOnly();
     const options = { policy: readOnly, cwd: ws.dir };
-    for (let i = 0; i < 2; i++) await execSandboxed('true', [], options);
-    expect(await waitFor(() => standbys().length === 1, 5000)).toBe(true);
-    const pid = standbys()[0];
+    const pid = await warm(options);
     const { child, done } = run('sh', ['-c', 'touch ./x 2>/dev/null && echo ws=written || echo ws=refused'], options);
     expect(child.pid).toBe(pid);
     expect((await done).stdout).toBe('ws=refused\n');
@@ -131,9 +129,7 @@ describe('standby children', () => {
   it('applies per-spawn rlimits and cgroup leaves when launched from a standby', async () => {
     const limited = SandboxPolicy.workspaceWriteWithLimits([ws.dir], ResourceLimits.conservative());
     const options = { policy: limited, cwd: ws.dir };
-    for (let i = 0; i < 2; i++) await execSandboxed('true', [], options);
-    expect(await waitFor(() => standbys().length === 1, 5000)).toBe(true);
-    const pid = standbys()[0];
+    const pid = await warm(options);
     const { child, done } = run('sh', ['-c', 'cat /proc/self/limits'], options);
     expect(child.pid).toBe(pid);
     const limits = (await done).stdout;
