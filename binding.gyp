@@ -23,7 +23,7 @@
         "-fvisibility=hidden",
         "-fstack-protector-strong"
       ],
-      "ldflags": ["-Wl,--exclude-libs,ALL"],
+      "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,-z,now"],
       "defines": ["NAPI_VERSION=8"]
     }
   ]

@@ -369,6 +369,7 @@ struct SpawnState {
   std::vector<double> prewarmKeys;       // standbys to make on the next idle turn
   uv_idle_t* prewarmIdle = nullptr;
   uv_timer_t* standbyExpiry = nullptr;
+  double lastSandboxKey = 0;
 };
 
 struct ChildHandle {
@@ -496,12 +497,11 @@ void OnPrewarmIdle(uv_idle_t* idle) {
       if (c.key == key) cached = &c;
     }
     if (have || cached == nullptr) continue;
+    // Full: the ones there wait for their sandboxes (or expire). Evicting them would make
+    // three sandboxes used in turn pay for a standby per spawn and use none.
+    if (state->standbys.size() >= kMaxStandbys) continue;
     std::unique_ptr<cordon::Standby> standby;
     if (cordon::StartStandby(cached->plan, &standby) != 0) continue;  // the next spawn clones as usual
-    if (state->standbys.size() >= kMaxStandbys) {
-      DiscardStandbyOffLoop(state->loop, std::move(state->standbys.front().standby));
-      state->standbys.erase(state->standbys.begin());
-    }
     state->standbys.push_back({key, uv_now(state->loop), std::move(standby)});
   }
   uv_update_time(state->loop);
@@ -708,6 +708,14 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   if (planObject.Get("sandboxKey").IsNumber()) key = planObject.Get("sandboxKey").As<Napi::Number>().DoubleValue();
   const bool prewarm = planObject.Get("prewarm").ToBoolean();
   CachedSandbox* cached = key != 0 ? LookupSandbox(state, key) : nullptr;
+  // The id maps hold the caller's uid/gid: a host that changed them since gets a new reading.
+  if (cached && (cached->plan->uid != getuid() || cached->plan->gid != getgid())) {
+    for (StandbySlot& slot : state->standbys) {
+      if (slot.key == key) slot.key = -1;  // never taken again; it expires
+    }
+    state->sandboxes.erase(state->sandboxes.begin());  // LookupSandbox moved it to the front
+    cached = nullptr;
+  }
   std::shared_ptr<const cordon::SandboxPlan> sandbox;
   if (cached) {
     sandbox = cached->plan;
@@ -763,7 +771,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   }
   cordon::SpawnResult result;
   int rc;
-  std::unique_ptr<cordon::Standby> standby = key != 0 ? TakeStandby(state, key) : nullptr;
+  std::unique_ptr<cordon::Standby> standby = key != 0 && prewarm ? TakeStandby(state, key) : nullptr;
   if (standby) {
     rc = cordon::LaunchStandby(standby.get(), plan, &result);
     standby.reset();
@@ -897,6 +905,13 @@ Napi::Value ReleaseStandbys(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(count));
 }
 
+// newSandboxKey() -> a key for a new sandbox plan, unique in this environment (and so across
+// copies of the TS layer that load this one addon).
+Napi::Value NewSandboxKey(const Napi::CallbackInfo& info) {
+  SpawnState* state = GetSpawnState(info.Env());
+  return Napi::Number::New(info.Env(), ++state->lastSandboxKey);
+}
+
 // closeFd(fd): release a descriptor the TS layer owns (cgroup.procs, cached rulesets).
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -917,6 +932,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("refChild", Napi::Function::New(env, RefChild, "refChild"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   exports.Set("releaseStandbys", Napi::Function::New(env, ReleaseStandbys, "releaseStandbys"));
+  exports.Set("newSandboxKey", Napi::Function::New(env, NewSandboxKey, "newSandboxKey"));
   return exports;
 }
 

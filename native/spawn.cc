@@ -56,6 +56,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -136,6 +137,9 @@ struct LaunchRequest {
   int cgroupFdCount;
   int listenerHandoffFd;  // direct child only (see SandboxPlan::listenerPort)
   uint64_t callerMask;    // the kernel's sigset_t (64 signals)
+  // Standby only: set to 1 in the parent's memory right before execve, so that EOF on the
+  // error pipe without it means the standby died (was killed) before the command ran.
+  volatile int* execing;
 };
 
 }  // namespace
@@ -184,7 +188,8 @@ constexpr int32_t kBeforeCommand = 0x100;
 long WriteWhole(const char* path, const char* data) {
   long fd = Sys(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return fd;
-  size_t len = strlen(data);
+  size_t len = 0;  // not strlen: no library call in the child
+  while (data[len] != '\0') len++;
   long written = Sys(SYS_write, fd, data, len);
   Sys(SYS_close, fd);
   if (written < 0) return written;
@@ -526,6 +531,7 @@ void ConfineSelf(const ChildContext* c, bool beforeCommand) {
 
   // 16.
   Sys(SYS_rt_sigprocmask, SIG_SETMASK, &r.callerMask, nullptr, sizeof r.callerMask);
+  if (r.execing != nullptr) *r.execing = 1;
   long e = Sys(SYS_execve, r.file, r.argv, r.envp);
   Fail(c, ChildStep::kExecve, e);
 }
@@ -548,6 +554,11 @@ int ChildMain(void* arg) {
   CloseAllExcept(keep, 3);
   LaunchRequest request;
   ReceiveRequest(c, &request);
+  // A signal sent to the standby while it waited (all blocked) would reach the command at
+  // execve: drop them. SIGKILL and SIGSTOP were never pending (they act at once).
+  uint64_t all = ~0ULL;
+  struct timespec zero = {0, 0};
+  for (int i = 0; i < 64 && Sys(SYS_rt_sigtimedwait, &all, nullptr, &zero, sizeof all) > 0; i++) {}
   EnterSandbox(c, request);
 }
 
@@ -624,8 +635,13 @@ int32_t ReadVerdict(int errorPipe, int32_t* childErrno) {
   return message[0];
 }
 
-void Reap(pid_t pid) {
+// Waits for the child's exit; through its pidfd when there is one (never a recycled pid).
+void Reap(pid_t pid, int pidfd) {
   siginfo_t info;
+  if (pidfd >= 0) {
+    while (syscall(SYS_waitid, P_PIDFD, pidfd, &info, WEXITED, nullptr) != 0 && errno == EINTR) {}
+    return;
+  }
   while (waitid(P_PID, pid, &info, WEXITED) != 0 && errno == EINTR) {}
 }
 
@@ -647,6 +663,10 @@ struct SignalsBlocked {
 };
 
 constexpr size_t kStandbyStackSize = 64 * 1024;
+constexpr size_t kGuardSize = 4096;
+// How long a launch waits for a standby's verdict before it gives up on it (a stopped or
+// stuck standby) and spawns afresh. The command has not run then: EOF comes before any of it.
+constexpr int kLaunchTimeoutMs = 2000;
 
 }  // namespace
 
@@ -687,7 +707,7 @@ int Spawn(const SandboxPlan& sandbox, const CommandPlan& command, SpawnResult* r
   int32_t step = ReadVerdict(errorPipe[0], &childErrno);
   close(errorPipe[0]);
   if (step != 0) {
-    Reap(pid);
+    Reap(pid, pidfd);
     if (pidfd >= 0) close(pidfd);
     result->pid = -1;
     result->pidfd = -1;
@@ -703,16 +723,23 @@ int Spawn(const SandboxPlan& sandbox, const CommandPlan& command, SpawnResult* r
 Standby::Standby() = default;
 
 Standby::~Standby() {
+  DiscardStandby(this);  // a child still running must not outlive its stack and context
+  if (stack != nullptr) munmap(stack, kStandbyStackSize + kGuardSize);
   if (mountNamespaceFd >= 0) close(mountNamespaceFd);
   if (pidfd >= 0) close(pidfd);
   if (requestSocket >= 0) close(requestSocket);
   if (errorPipe >= 0) close(errorPipe);
 }
 
-bool StandbySupported() { return kRawSyscalls; }
+bool StandbySupported() {
+  // A standby closes the host's fds with close_range (Linux 5.9); it is an optimisation, so an
+  // older kernel simply spawns every child afresh.
+  static const bool closeRange = syscall(SYS_close_range, ~0U, ~0U, 0) == 0 || errno != ENOSYS;
+  return kRawSyscalls && closeRange;
+}
 
 int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Standby>* out) {
-  if (!kRawSyscalls) return -ENOTSUP;
+  if (!StandbySupported()) return -ENOTSUP;
   auto s = std::make_unique<Standby>();
   s->sandbox = std::move(sandbox);
   s->context = std::make_unique<ChildContext>();
@@ -732,7 +759,12 @@ int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Sta
   s->context->errorPipe = errorPipe[1];
   s->context->requestSocket = request[1];
   s->context->confinedEarly = s->sandbox->confineStandbyEarly;
-  s->stack.reset(new char[kStandbyStackSize]);
+  // Its own stack, with a guard page below: an overflow faults instead of writing the host's heap.
+  void* stack = mmap(nullptr, kStandbyStackSize + kGuardSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -errno;  // ~Standby closes the pipe and socket
+  s->stack = stack;
+  mprotect(stack, kGuardSize, PROT_NONE);
 
   int pidfd = -1;
   pid_t pid;
@@ -740,7 +772,8 @@ int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Sta
   {
     SignalsBlocked blocked;  // the standby keeps every signal blocked until its execve
     int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD | s->sandbox->namespaceFlags;
-    pid = clone(ChildMain, s->stack.get() + kStandbyStackSize, flags, s->context.get(), &pidfd);
+    char* top = static_cast<char*>(s->stack) + kGuardSize + kStandbyStackSize;
+    pid = clone(ChildMain, top, flags, s->context.get(), &pidfd);
     cloneErrno = errno;
   }
   close(errorPipe[1]);
@@ -765,6 +798,8 @@ int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result) {
     return rc;
   }
   request.listenerHandoffFd = -1;
+  volatile int execing = 0;
+  request.execing = &execing;
   sigset_t caller;
   pthread_sigmask(SIG_SETMASK, nullptr, &caller);
   memcpy(&request.callerMask, &caller, sizeof request.callerMask);
@@ -783,10 +818,23 @@ int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result) {
     return kStandbyUnusable;
   }
   // `request` stays on our stack until the verdict: the standby reads it before execve.
+  struct pollfd verdict = {s->errorPipe, POLLIN, 0};
+  int ready;
+  do {
+    ready = poll(&verdict, 1, kLaunchTimeoutMs);
+  } while (ready < 0 && errno == EINTR);
+  if (ready <= 0) {
+    DiscardStandby(s);  // stopped or stuck before its execve
+    return kStandbyUnusable;
+  }
   int32_t childErrno = 0;
   int32_t step = ReadVerdict(s->errorPipe, &childErrno);
+  if (step == 0 && execing == 0) {
+    DiscardStandby(s);  // EOF without reaching execve: it was killed
+    return kStandbyUnusable;
+  }
   if (step != 0) {
-    Reap(s->pid);
+    Reap(s->pid, s->pidfd);
     s->pid = -1;
     result->pid = -1;
     result->pidfd = -1;
@@ -805,14 +853,21 @@ int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result) {
 }
 
 void DiscardStandby(Standby* s) {
-  if (s->pid < 0) return;
-  if (s->requestSocket >= 0) {
-    close(s->requestSocket);  // a waiting standby reads EOF and exits
-    s->requestSocket = -1;
+  if (s->pid >= 0) {
+    if (s->requestSocket >= 0) {
+      close(s->requestSocket);  // a waiting standby reads EOF and exits
+      s->requestSocket = -1;
+    }
+    syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, nullptr, 0);
+    Reap(s->pid, s->pidfd);
+    s->pid = -1;
   }
-  syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, nullptr, 0);
-  Reap(s->pid);
-  s->pid = -1;
+  // Its mount tree goes with this fd: here, on the caller's thread (the threadpool for the
+  // binding's discards), not wherever the Standby is deleted.
+  if (s->mountNamespaceFd >= 0) {
+    close(s->mountNamespaceFd);
+    s->mountNamespaceFd = -1;
+  }
 }
 
 }  // namespace cordon

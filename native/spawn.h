@@ -139,9 +139,9 @@ struct Standby {
   int mountNamespaceFd = -1;        // /proc/<pid>/ns/mnt, opened off the command's path
   std::shared_ptr<const SandboxPlan> sandbox;
   std::unique_ptr<ChildContext> context;
-  std::unique_ptr<char[]> stack;
+  void* stack = nullptr;            // mmap'd, with a guard page
   Standby();
-  ~Standby();  // closes the fds; the child must be gone (Launch or Discard)
+  ~Standby();  // kills and reaps a child still there (DiscardStandby), then frees and closes
 };
 
 // Whether this build can keep standby children (raw syscalls on this architecture).
@@ -157,8 +157,9 @@ int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Sta
 constexpr int kStandbyUnusable = 1;
 int LaunchStandby(Standby* standby, const CommandPlan& command, SpawnResult* result);
 
-// Kills and reaps an unused standby. Blocks until it is gone (a SIGKILLed child that was
-// waiting: well under a millisecond), so callers on the event loop run it on the threadpool.
+// Kills and reaps an unused standby and releases its mount namespace. Blocks until it is gone
+// (a SIGKILLed child that was waiting: well under a millisecond) and may tear a mount tree
+// down, so callers on the event loop run it on the threadpool.
 void DiscardStandby(Standby* standby);
 
 // Receives one fd queued with SCM_RIGHTS on socketFd (non-blocking, O_CLOEXEC); -1 if none.

@@ -84,13 +84,17 @@ function boundUnixSocketPaths(): string[] {
   try {
     t = unixTable ??= { fd: openSync('/proc/net/unix', 'r'), buffer: Buffer.allocUnsafe(64 * 1024), text: '', paths: [] };
     let length = 0;
+    // seq_file: a read at position 0 regenerates the table; each read returns at most a page
+    // (~4 KiB), and one at the position the last one ended continues it. Read to EOF.
     for (;;) {
-      // seq_file: a read at position 0 regenerates the table, and a read fills the buffer
-      // unless the table ends first. A fuller table is read again whole into a bigger buffer
-      // (a read at an offset would regenerate it up to there anyway).
-      length = readSync(t.fd, t.buffer, 0, t.buffer.length, 0);
-      if (length < t.buffer.length) break;
-      t.buffer = Buffer.allocUnsafe(t.buffer.length * 2);
+      if (length === t.buffer.length) {
+        const bigger = Buffer.allocUnsafe(t.buffer.length * 2);
+        t.buffer.copy(bigger);
+        t.buffer = bigger;
+      }
+      const n = readSync(t.fd, t.buffer, length, t.buffer.length - length, length);
+      if (n === 0) break;
+      length += n;
     }
     text = t.buffer.toString('latin1', 0, length);
     if (text === t.text) return t.paths;

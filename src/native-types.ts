@@ -44,6 +44,8 @@ export interface NativeBinding {
   closeFd(fd: number): number;
   /** Kills and reaps every standby child; returns how many there were. */
   releaseStandbys(): number;
+  /** A sandboxKey never handed out before in this process (see NativeSpawnPlan.sandboxKey). */
+  newSandboxKey(): number;
 }
 
 /** Mount operation kinds, as native/spawn.h MountOp::Kind. */

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { SandboxPolicy } from './policy/index.js';
 import { compileFilesystemPlan, type FilesystemPlan, type FilesystemReport, type MountSpec } from './filesystem/index.js';
-import type { NativeMountOp, NativeSpawnPlan } from './native.js';
+import { native, type NativeMountOp, type NativeSpawnPlan } from './native.js';
 import { MountKind } from './native-types.js';
 import { rawProbe } from './probe.js';
 import { limitsEnvironment, planLimits, type LimitsPlan, type LimitsReport } from './limits.js';
@@ -213,8 +213,8 @@ export function policySandbox(policy: SandboxPolicy, options: CompileOptions): C
 }
 
 // Every merged plan gets a key of its own (native caches the plan and its standby under it), so
-// a plan that changed, a new ruleset fd for instance, never meets the old plan's standby.
-let nextSandboxKey = 1;
+// a plan that changed, a new ruleset fd for instance, never meets the old plan's standby. The
+// addon hands the keys out: two copies of this module loading one addon must not share a key.
 
 function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets: SocketMasks): SpawnSandbox {
   // Order: the whole tree read-only, the writable roots writable again, then the filesystem
@@ -240,7 +240,7 @@ function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets:
     privateShm: shm.length > 0,
   });
   return {
-    plan: { ...compiled.plan, mounts, landlockRulesetFd: fs.rulesetFd, sandboxKey: nextSandboxKey++ },
+    plan: { ...compiled.plan, mounts, landlockRulesetFd: fs.rulesetFd, sandboxKey: native().newSandboxKey() },
     report: { ...compiled.report, filesystem, isolation, missing: [...compiled.missing, ...fs.missing] },
     missing: [...compiled.missing, ...fs.missing],
     pidNamespace: compiled.pidNamespace,
@@ -353,7 +353,10 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     landlockFlags: 0,
     seccompProgram: seccomp?.program ?? null,
     seccompFlags: seccomp?.flags ?? 0,
-    confineStandbyEarly: seccomp === null || allowsUnconditionally(seccomp, STANDBY_PATH_SYSCALLS),
+    // Not for root callers: capabilities are dropped with the rest, and a root standby without
+    // them would be open to any capability-less uid-0 process (ptrace, /proc/<pid>/mem) while
+    // it shares the host's memory; its chdir into a cwd only root may enter would fail too.
+    confineStandbyEarly: !dropCapabilities && (seccomp === null || allowsUnconditionally(seccomp, STANDBY_PATH_SYSCALLS)),
   };
 
   const seccompReport: SeccompReport = {

@@ -59,7 +59,7 @@ export interface CompiledSeccomp {
  */
 export const STANDBY_PATH_SYSCALLS: readonly string[] = [
   'recvmsg', 'close', 'write', 'fcntl', 'dup3', 'close_range', 'chdir', 'prlimit64',
-  'rt_sigprocmask', 'execve', 'exit_group',
+  'rt_sigprocmask', 'rt_sigtimedwait', 'execve', 'exit_group',
 ];
 
 /** Whether `compiled` allows every syscall in `names` with any arguments. */
