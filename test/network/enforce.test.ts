@@ -7,6 +7,8 @@ import { execSandboxed, NetworkAllowlistEntry, SandboxPolicy } from '../../src/i
 import type { NetworkEvent } from '../../src/proxy/index.js';
 import { spawnSandboxed } from '../../src/index.js';
 import { tempDir } from '../helpers/process.js';
+import { native } from '../../src/native.js';
+import { readFileSync } from 'node:fs';
 
 let ws: { dir: string; cleanup: () => void };
 let httpServer: http.Server;
@@ -109,6 +111,52 @@ describe('network: none', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(udpSeen).not.toContain('from-none');
     expect((await run(policy, 'true', [])).enforcement.network).toMatchObject({ mode: 'none' });
+  });
+});
+
+describe('network: none, with and without a network namespace of its own', () => {
+  // What a netns adds once seccomp and Landlock's scope (ABI 6) hold the mode: the view only.
+  // The host has interfaces besides lo wherever this suite runs (eth0 and the like).
+  const interfaces = (r: { stdout: string | Buffer }) =>
+    r.stdout.toString().split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean).sort();
+  const hostInterfaces = () => interfaces({ stdout: readFileSync('/proc/net/dev', 'latin1') });
+
+  it('by default no netns where seccomp and the Landlock scope hold the mode, and it says what stays visible', async () => {
+    const r = await run(noNetwork(), 'cat', ['/proc/net/dev']);
+    const probe = native().probeKernel();
+    if (probe.landlockAbi < 6) {
+      expect(r.enforcement.namespaces.network).toBe(probe.networkNamespace); // the netns is what holds abstract sockets here
+      return;
+    }
+    expect(r.enforcement.namespaces.network).toBe(false);
+    expect(interfaces(r)).toEqual(hostInterfaces());
+    expect(r.enforcement.network).toMatchObject({
+      mode: 'none',
+      by: expect.arrayContaining(['seccomp socket rules', 'landlock abstract unix socket scope']),
+      gaps: [expect.stringContaining('/proc/net are visible')],
+    });
+  });
+
+  it('networkNamespace: true hides the host interfaces (only lo), and the denials hold either way', async () => {
+    const probe = native().probeKernel();
+    if (!probe.networkNamespace) return;
+    const own = await execSandboxed('cat', ['/proc/net/dev'], { policy: noNetwork(), cwd: ws.dir, networkNamespace: true });
+    expect(own.enforcement.namespaces.network).toBe(true);
+    expect(interfaces(own)).toEqual(['lo']);
+    expect(hostInterfaces().length).toBeGreaterThan(1); // the control: the host has more than lo
+    expect(own.enforcement.network).toMatchObject({ gaps: [] });
+    const tcp = await execSandboxed('node', ['-e', tcpDirect()], { policy: noNetwork(), cwd: ws.dir, networkNamespace: true });
+    expect(['EACCES', 'EPERM', 'ECONNREFUSED', 'ENETUNREACH']).toContain(tcp.stdout.toString().trim());
+    const abs = await execSandboxed('node', ['-e', abstractConnect()], { policy: noNetwork(), cwd: ws.dir, networkNamespace: true });
+    expect(abs.stdout.toString().trim()).not.toBe('abstract-ok');
+  });
+
+  it('a kernel without the abstract-socket scope (Landlock ABI < 6) gets the netns, which keeps the host abstract socket out of reach', async () => {
+    const probe = native().probeKernel();
+    if (!probe.networkNamespace) return;
+    const r = await execSandboxed('node', ['-e', abstractConnect()], { policy: noNetwork(), cwd: ws.dir, landlockAbiCap: 5 });
+    expect(r.enforcement.namespaces.network).toBe(true);
+    expect(r.stdout.toString().trim()).not.toBe('abstract-ok');
   });
 });
 
