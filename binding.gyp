@@ -9,7 +9,8 @@
             "native/probe.cc",
             "native/spawn.cc",
             "native/landlock.cc",
-            "native/bpf.cc"
+            "native/bpf.cc",
+            "native/revalidate.cc"
           ]
         }, {
           "sources": ["native/binding_unsupported.cc"]

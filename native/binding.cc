@@ -26,6 +26,7 @@
 #include "bpf.h"
 #include "landlock.h"
 #include "probe.h"
+#include "revalidate.h"
 #include "spawn.h"
 
 namespace {
@@ -665,7 +666,14 @@ bool ReadCommand(Napi::Object o, cordon::CommandPlan* command, std::string* erro
   if (!o.Get("file").IsString()) { *error = "plan.file"; return false; }
   command->file = o.Get("file").As<Napi::String>().Utf8Value();
   if (!GetStrings(o.Get("argv"), &command->argv)) { *error = "plan.argv"; return false; }
-  if (!GetStrings(o.Get("envp"), &command->envp)) { *error = "plan.envp"; return false; }
+  Napi::Value envp = o.Get("envp");
+  if (!envp.IsString()) { *error = "plan.envp"; return false; }
+  std::string block = envp.As<Napi::String>().Utf8Value();
+  for (size_t start = 0, end; start < block.size(); start = end + 1) {
+    end = block.find('\0', start);
+    if (end == std::string::npos) { *error = "plan.envp"; return false; }  // entries are NUL-terminated
+    command->envp.emplace_back(block, start, end - start);
+  }
   if (o.Get("cwd").IsString()) command->cwd = o.Get("cwd").As<Napi::String>().Utf8Value();
   Napi::Value cgroupFds = o.Get("cgroupProcsFds");
   if (cgroupFds.IsArray()) {
@@ -912,6 +920,22 @@ Napi::Value NewSandboxKey(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ++state->lastSandboxKey);
 }
 
+// lstatStamps(joined) -> Float64Array of {ino, mtime sec, mtime nsec} per NUL-terminated path.
+Napi::Value LstatStamps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return ThrowType(env, "lstatStamps(joinedPaths)");
+  std::vector<double> stamps;
+  cordon::LstatStamps(info[0].As<Napi::String>().Utf8Value(), &stamps);
+  Napi::Float64Array out = Napi::Float64Array::New(env, stamps.size());
+  if (!stamps.empty()) memcpy(out.Data(), stamps.data(), stamps.size() * sizeof(double));
+  return out;
+}
+
+// environGeneration() -> a number that changes whenever the process environment changed.
+Napi::Value EnvironGeneration(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), cordon::EnvironGeneration());
+}
+
 // closeFd(fd): release a descriptor the TS layer owns (cgroup.procs, cached rulesets).
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -933,6 +957,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   exports.Set("releaseStandbys", Napi::Function::New(env, ReleaseStandbys, "releaseStandbys"));
   exports.Set("newSandboxKey", Napi::Function::New(env, NewSandboxKey, "newSandboxKey"));
+  // revalidation of cached plans:
+  exports.Set("lstatStamps", Napi::Function::New(env, LstatStamps, "lstatStamps"));
+  exports.Set("environGeneration", Napi::Function::New(env, EnvironGeneration, "environGeneration"));
   return exports;
 }
 

@@ -1,5 +1,6 @@
 // Environment hygiene for sandboxed children (the reference's list, made systematic): drop
 // variables that carry secrets or steer the dynamic linker, keep what tools need, add markers.
+import { native } from './native.js';
 
 /** Exact names that are always removed from an inherited environment. */
 const DROPPED_NAMES = new Set([
@@ -40,12 +41,74 @@ export function sanitizeEnv(env: NodeJS.ProcessEnv): { env: Record<string, strin
   return { env: out, removed: removed.sort() };
 }
 
-/** Flattens an env object into execve's KEY=value form (later keys win, like Node). */
-export function toEnvp(env: Record<string, string | undefined>): string[] {
-  const envp: string[] = [];
+/** execve's environment as one block of NUL-terminated KEY=value entries (later keys win, like Node). */
+export function toEnvBlock(env: Record<string, string | undefined>): string {
+  let block = '';
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
-    envp.push(`${name}=${value}`);
+    block += `${name}=${value}\0`;
   }
-  return envp;
+  return block;
+}
+
+/** An inherited environment, sanitised. */
+export interface SanitizedEnv {
+  env: Record<string, string>;
+  removed: string[];
+}
+
+let lastInherited: (SanitizedEnv & { generation: number; source: object }) | undefined;
+
+// process.env objects known to be the real environment: Node's main-thread process.env (and a
+// worker's under SHARE_ENV) write through to `environ`; a worker's own copy, or a plain object
+// a host assigned to process.env, does not.
+const realEnvironments = new WeakSet<object>();
+function writesThrough(env: NodeJS.ProcessEnv): boolean {
+  if (realEnvironments.has(env)) return true;
+  const probe = `CORDON_ENV_PROBE_${process.pid}`;
+  try {
+    const before = native().environGeneration();
+    env[probe] = '1';
+    const during = native().environGeneration();
+    delete env[probe];
+    const after = native().environGeneration();
+    if (during === before || after === during) return false;
+  } catch {
+    return false;
+  }
+  realEnvironments.add(env);
+  return true;
+}
+
+/**
+ * process.env without secrets, re-read only when the environment changed: reading process.env
+ * whole costs ~35 µs (every read crosses into C++), while the addon compares `environ` with its
+ * last copy in ~1 µs. That holds where process.env is the real environment (checked once per
+ * process.env object); any other process.env is re-read every time.
+ */
+export function inheritedEnv(): SanitizedEnv {
+  const source = process.env;
+  if (!writesThrough(source)) return sanitizeEnv(source);
+  const generation = native().environGeneration();
+  if (lastInherited?.generation !== generation || lastInherited.source !== source) {
+    lastInherited = { generation, source, ...sanitizeEnv(source) };
+  }
+  return lastInherited;
+}
+
+const blocks = new WeakMap<SanitizedEnv, WeakMap<object, string>>();
+
+/** toEnvBlock({...inherited.env, ...extra}), cached per (inherited reading, extra object). */
+export function inheritedEnvBlock(inherited: SanitizedEnv, extra: Record<string, string>): string {
+  let perExtra = blocks.get(inherited);
+  if (!perExtra) {
+    perExtra = new WeakMap();
+    blocks.set(inherited, perExtra);
+  }
+  let block = perExtra.get(extra);
+  if (block === undefined) {
+    block = toEnvBlock({ ...inherited.env, ...extra });
+    perExtra.set(extra, block);
+  }
+  return block;
 }

@@ -46,6 +46,10 @@ export interface NativeBinding {
   releaseStandbys(): number;
   /** A sandboxKey never handed out before in this process (see NativeSpawnPlan.sandboxKey). */
   newSandboxKey(): number;
+  /** lstat of each NUL-terminated path in `joined`: {st_ino, mtime sec, mtime nsec} each, {-1, 0, 0} where lstat fails. */
+  lstatStamps(joined: string): Float64Array;
+  /** Changes whenever the process environment (environ) changed since the last call. */
+  environGeneration(): number;
 }
 
 /** Mount operation kinds, as native/spawn.h MountOp::Kind. */
@@ -72,7 +76,8 @@ export interface NativeSpawnPlan {
   prewarm?: boolean;
   file: string;
   argv: string[];
-  envp: string[];
+  /** NUL-terminated KEY=value entries, one string (one conversion instead of one per variable). */
+  envp: string;
   cwd?: string;
   newSession: boolean;
   dieWithParent: boolean;

@@ -9,7 +9,7 @@ import { constants as osConstants } from 'node:os';
 import { delimiter, resolve as resolvePath } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CordonError, SandboxSetupError, SpawnOptionsError, EnforcementError } from './errors.js';
-import { sanitizeEnv, toEnvp } from './env.js';
+import { inheritedEnv, inheritedEnvBlock, toEnvBlock } from './env.js';
 import { native, type NativeSpawned, type NativeStdio } from './native.js';
 import { sandboxProxyEnv, serveChildNetwork } from './network.js';
 import { classifyTermination, LimitSession, type LimitsPlan } from './limits.js';
@@ -121,6 +121,25 @@ function markers(policy: SandboxPolicy, cwd: string): Record<string, string> {
     CORDON_NETWORK: network,
     ...(roots.length > 0 ? { CORDON_WRITABLE_ROOTS: roots.join(delimiter) } : {}),
   };
+}
+
+// The variables cordon adds, per (policy, cwd, proxied): one object each, so that the child's
+// environment block is built once per environment reading (env.ts caches on this object).
+const markerCache = new WeakMap<SandboxPolicy, Map<string, Record<string, string>>>();
+function childMarkers(policy: SandboxPolicy, cwd: string, proxied: boolean): Record<string, string> {
+  let perPolicy = markerCache.get(policy);
+  if (!perPolicy) {
+    perPolicy = new Map();
+    markerCache.set(policy, perPolicy);
+  }
+  const key = `${proxied ? 'p' : 'd'}${cwd}`;
+  let extra = perPolicy.get(key);
+  if (!extra) {
+    extra = proxied ? { ...markers(policy, cwd), ...sandboxProxyEnv() } : markers(policy, cwd);
+    if (perPolicy.size >= 64) perPolicy.delete(perPolicy.keys().next().value!);
+    perPolicy.set(key, extra);
+  }
+  return extra;
 }
 
 function stdioFd(value: StdioOption, index: number): NativeStdio {
@@ -371,8 +390,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   const policy = policyOf(opts.policy);
   const cwd = opts.cwd;
 
-  const inherited = opts.env === undefined ? sanitizeEnv(process.env) : { env: { ...opts.env }, removed: [] as string[] };
-  const env = { ...inherited.env, ...markers(policy, cwd) };
+  const inherited = opts.env === undefined ? inheritedEnv() : { env: opts.env, removed: [] as string[] };
 
   const compileOptions = {
     enforcement: opts.enforcement,
@@ -383,7 +401,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   const stdio = opts.stdio.map((value, index) => stdioFd(value, index));
   const reportOf = (r: SpawnSandbox['report'], missing: string[]): EnforcementReport => ({
     ...r,
-    lifecycle: { ...r.lifecycle, envSanitized: opts.env === undefined, removedEnv: inherited.removed },
+    lifecycle: { ...r.lifecycle, envSanitized: opts.env === undefined, removedEnv: [...inherited.removed] },
     missing: [...missing],
   });
 
@@ -403,7 +421,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   if (opts.enforcement === 'strict' && compiled.missing.length > 0) throw new EnforcementError(compiled.missing);
   const child = new SandboxedProcess(command, [command, ...argList], reportOf(compiled.report, compiled.missing));
 
-  const resolved = resolveExecutable(command, env.PATH, cwd);
+  const resolved = resolveExecutable(command, inherited.env.PATH, cwd);
   if ('error' in resolved) {
     child._fail(spawnError(resolved.error, ERRNO[resolved.error]!, command, argList), stdio);
     return child;
@@ -422,7 +440,8 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
 
   try {
     // Allowlist: the proxy variables point at the listener inside the child's namespace.
-    const childEnv = compiled.proxied ? { ...env, ...sandboxProxyEnv() } : env;
+    const extra = childMarkers(policy, cwd, compiled.proxied);
+    const envp = opts.env === undefined ? inheritedEnvBlock(inherited, extra) : toEnvBlock({ ...opts.env, ...extra });
     const spawned = child._start(
       () =>
         native().spawn(
@@ -432,7 +451,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
             ...(limitSession ? { rlimits: limitSession.rlimits, cgroupProcsFds: limitSession.procsFds } : {}),
             file: resolved.file,
             argv: [opts.argv0 ?? command, ...argList],
-            envp: toEnvp(childEnv),
+            envp,
             cwd,
           },
           stdio,

@@ -163,6 +163,30 @@ describe('compileFilesystemPlan', () => {
     }
   });
 
+  it('rebuilds when a missing sensitive path appears, or a sibling-granted dir gains an entry; not otherwise', async () => {
+    const input = { policy: await ww(), cwd: w.ws, probe, enforcement: 'strict' as const, network: { mode: 'full' as const }, namespaces: false };
+    const a = compileFilesystemPlan(input);
+    writeFileSync(join(w.ws, 'src', 'edited.txt'), 'not a watched path\n'); // the control: no rebuild
+    expect(compileFilesystemPlan(input)).toBe(a);
+    // A sensitive name that was missing (~/.gnupg): its ino stamp goes from -1 to a real one.
+    mkdirSync(join(w.home, '.gnupg'));
+    const b = compileFilesystemPlan(input);
+    expect(b).not.toBe(a);
+    expect(compileFilesystemPlan(input)).toBe(b);
+    // $HOME has sibling grants (it holds ~/.ssh): a new entry there changes its mtime stamp.
+    // Past the coarse timestamp tick, so the directory's mtime really moves.
+    await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(join(w.home, 'new-dotfile'), '');
+    try {
+      const c = compileFilesystemPlan(input);
+      expect(c).not.toBe(b);
+      expect(c.rules.some((r) => r.path === join(w.home, 'new-dotfile'))).toBe(true);
+    } finally {
+      rmSync(join(w.home, 'new-dotfile'));
+      rmSync(join(w.home, '.gnupg'), { recursive: true });
+    }
+  });
+
   it('a missing implicit $TMPDIR is skipped and reported, not a PolicyError', async () => {
     process.env.TMPDIR = join(w.base, 'no-such-tmpdir');
     try {

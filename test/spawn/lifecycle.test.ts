@@ -139,6 +139,56 @@ describe('environment hygiene', () => {
     }
   });
 
+  it('a change to process.env between two spawns reaches the second (the inherited env is cached per change)', async () => {
+    const saved = { ...process.env };
+    try {
+      process.env.CORDON_TEST_CHANGING = 'first';
+      const first = (await execSandboxed('env', [], { policy, cwd: ws.dir })).stdout as string;
+      expect(first).toMatch(/^CORDON_TEST_CHANGING=first$/m);
+      process.env.CORDON_TEST_CHANGING = 'second';
+      process.env.LATE_API_KEY = 'sk-late';
+      const second = await execSandboxed('env', [], { policy, cwd: ws.dir });
+      expect(second.stdout).toMatch(/^CORDON_TEST_CHANGING=second$/m);
+      expect(second.stdout).not.toMatch(/LATE_API_KEY/);
+      expect(second.enforcement.lifecycle.removedEnv).toContain('LATE_API_KEY');
+      delete process.env.CORDON_TEST_CHANGING;
+      expect((await execSandboxed('env', [], { policy, cwd: ws.dir })).stdout).not.toMatch(/CORDON_TEST_CHANGING/);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('in a plain node host: env changes reach the next spawn through process.env, a replaced process.env and a worker\'s copy', () => {
+    // A fresh host, whose process.env is the real environment (the cached path), unlike this
+    // test file's after process.env = saved (a plain object).
+    const entry = new URL('../../dist/index.js', import.meta.url).pathname;
+    const script = `
+      import { execSandboxed, SandboxPolicy } from ${JSON.stringify(entry)};
+      import { Worker } from 'node:worker_threads';
+      const policy = SandboxPolicy.workspaceWrite([${JSON.stringify(ws.dir)}]);
+      const seen = async () => String((await execSandboxed('env', [], { policy, cwd: ${JSON.stringify(ws.dir)} })).stdout).split('\\n').filter((l) => l.startsWith('T_'));
+      if (process.argv[2] === 'worker') {
+        process.env.T_WORKER = 'copy';
+        const { parentPort } = await import('node:worker_threads');
+        parentPort.postMessage(await seen());
+      } else {
+        const out = [];
+        process.env.T_A = '1'; out.push(await seen());
+        process.env.T_A = '2'; out.push(await seen());
+        delete process.env.T_A; out.push(await seen());
+        process.env = { ...process.env, T_PLAIN: 'yes' }; out.push(await seen());
+        process.env.T_PLAIN = 'changed'; out.push(await seen());
+        out.push(await new Promise((r) => new Worker(new URL(import.meta.url), { argv: ['worker'] }).on('message', r)));
+        console.log(JSON.stringify(out));
+      }
+    `;
+    const file = join(ws.dir, 'env-host.mjs');
+    writeFileSync(file, script);
+    const out = JSON.parse(execFileSync(process.execPath, [file], { encoding: 'utf8', env: { ...process.env, T_A: undefined, T_PLAIN: undefined, T_WORKER: undefined } }));
+    expect(out.slice(0, 5)).toEqual([['T_A=1'], ['T_A=2'], [], ['T_PLAIN=yes'], ['T_PLAIN=changed']]);
+    expect(out[5]).toContain('T_WORKER=copy'); // the worker's own copy of the environment
+  });
+
   it('uses a caller-provided env as given, plus markers', async () => {
     const r = await execSandboxed('/usr/bin/env', [], { policy, cwd: ws.dir, env: { ONLY: '1', OPENAI_API_KEY: 'given' } });
     const lines = (r.stdout as string).trim().split('\n').sort();
