@@ -33,10 +33,13 @@
 // Steps 1-6 depend only on the sandbox; 7-16 on the command. A standby child (spawn.h) runs
 // 1-6 ahead of time, then blocks in recvmsg for the command (its address in the shared memory,
 // and its stdio and cgroup fds by SCM_RIGHTS) and runs 7-16. When the seccomp filter allows
-// every syscall of 7-11 and 16 unconditionally (src/plan.ts checks), the standby also runs
-// 12-15 before it waits: none of 7-11 needs a capability, a syscall Landlock governs or one
-// the filter refuses, and attaching the filter (a BPF JIT, ~0.3 ms here) leaves the command's
-// path. A standby runs beside the host
+// every syscall of 7-11 and 16 unconditionally (and capset, for root callers; src/plan.ts
+// checks), the standby also runs 12-15 before it waits: none of 7-11 needs a syscall Landlock
+// governs or one the filter refuses, and attaching the filter (a BPF JIT, ~0.3 ms here)
+// leaves the command's path. A root standby does only the first half of 12 early (securebits,
+// bounding and ambient sets) and keeps its permitted set while it waits, so that no
+// capability-less uid-0 process can ptrace it (it shares the host's memory); the capset that
+// empties it runs right before execve. A standby runs beside the host
 // rather than while it is suspended, so every step is a raw syscall (raw_syscall.h: glibc
 // would write errno into the host thread's TLS).
 #include "spawn.h"
@@ -268,9 +271,12 @@ long ApplyMount(const MountOp& op) {
   return r;
 }
 
-long DropCapabilities(int lastCap) {
-  // Lock root out of regaining capabilities at execve (SECBIT_NOROOT) or on setuid changes,
-  // then empty the bounding, ambient, effective, permitted and inheritable sets.
+// A root host must not hand root powers to an untrusted tool. Two halves, so that a root
+// standby can do the first before it waits and keep a full permitted set (a capability-less
+// uid-0 process cannot ptrace a process holding more) until its command arrives.
+// First: lock root out of regaining capabilities at execve (SECBIT_NOROOT) or on setuid
+// changes, then empty the bounding and ambient sets.
+long LockCapabilities(int lastCap) {
   const unsigned long securebits = SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_SETUID_FIXUP |
                                    SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_NOROOT |
                                    SECBIT_NOROOT_LOCKED;
@@ -279,6 +285,11 @@ long DropCapabilities(int lastCap) {
     if (long r = Sys(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0); r < 0 && r != -EINVAL) return r;
   }
   if (long r = Sys(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); r < 0 && r != -EINVAL) return r;
+  return 0;
+}
+
+// Second: empty the effective, permitted and inheritable sets (one capset).
+long ClearCapabilitySets() {
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
@@ -453,9 +464,13 @@ void ConfineSelf(const ChildContext* c, bool beforeCommand) {
   auto Fail = [c, beforeCommand](ChildStep step, long e) {
     cordon::Fail(c, static_cast<int32_t>(step) | (beforeCommand ? kBeforeCommand : 0), e);
   };
-  // 12. A root host must not hand root powers to an untrusted tool.
+  // 12. Capabilities (root callers). A standby confining itself early keeps its permitted set
+  // until the command arrives (EnterSandbox clears it then).
   if (plan.dropCapabilities) {
-    if (long e = DropCapabilities(plan.capLastCap); e < 0) Fail(ChildStep::kCapabilities, e);
+    if (long e = LockCapabilities(plan.capLastCap); e < 0) Fail(ChildStep::kCapabilities, e);
+    if (!beforeCommand) {
+      if (long e = ClearCapabilitySets(); e < 0) Fail(ChildStep::kCapabilities, e);
+    }
   }
 
   // 13.
@@ -527,7 +542,12 @@ void ConfineSelf(const ChildContext* c, bool beforeCommand) {
     if (long e = Sys(SYS_prlimit64, 0, r.rlimits[i].resource, &rl, nullptr); e < 0) Fail(c, ChildStep::kRlimit, e);
   }
 
-  if (!c->confinedEarly) ConfineSelf(c, false);
+  if (!c->confinedEarly) {
+    ConfineSelf(c, false);
+  } else if (c->sandbox->dropCapabilities) {
+    // 12, second half, under the filter (src/plan.ts checked it allows capset).
+    if (long e = ClearCapabilitySets(); e < 0) Fail(c, ChildStep::kCapabilities, e);
+  }
 
   // 16.
   Sys(SYS_rt_sigprocmask, SIG_SETMASK, &r.callerMask, nullptr, sizeof r.callerMask);
@@ -839,6 +859,9 @@ int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result) {
     result->pid = -1;
     result->pidfd = -1;
     if ((step & kBeforeCommand) || step <= static_cast<int32_t>(ChildStep::kRequest)) return kStandbyUnusable;
+    // A root standby's late capset refused (a filter that disallows it slipped past the plan's
+    // check): the command has not run; a fresh child drops its capabilities before its filter.
+    if (s->context->confinedEarly && step == static_cast<int32_t>(ChildStep::kCapabilities)) return kStandbyUnusable;
     result->failedStep = step;
     result->childErrno = childErrno;
     return 0;

@@ -90,8 +90,9 @@ struct SandboxPlan {
   uint32_t landlockFlags = 0;
   std::vector<uint8_t> seccompProgram;  // struct sock_filter[]; empty = no filter
   uint32_t seccompFlags = 0;
-  // A standby may confine itself (caps, no_new_privs, Landlock, seccomp) before it waits: the
-  // parent checked that the filter allows every syscall the standby makes afterwards.
+  // A standby may confine itself (no_new_privs, Landlock, seccomp; root callers: securebits,
+  // bounding and ambient sets, the capset waits for the command) before it waits: the parent
+  // checked that the filter allows every syscall the standby makes afterwards.
   bool confineStandbyEarly = false;
 };
 

@@ -369,10 +369,11 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     landlockFlags: 0,
     seccompProgram: seccomp?.program ?? null,
     seccompFlags: seccomp?.flags ?? 0,
-    // Not for root callers: capabilities are dropped with the rest, and a root standby without
-    // them would be open to any capability-less uid-0 process (ptrace, /proc/<pid>/mem) while
-    // it shares the host's memory; its chdir into a cwd only root may enter would fail too.
-    confineStandbyEarly: !dropCapabilities && (seccomp === null || allowsUnconditionally(seccomp, STANDBY_PATH_SYSCALLS)),
+    // Root callers' standbys keep their permitted capabilities while they wait (a capability-less
+    // uid-0 process could otherwise ptrace one, and it shares the host's memory) and clear them
+    // with one capset once the command arrives, under the filter: so capset must pass it too.
+    confineStandbyEarly:
+      seccomp === null || allowsUnconditionally(seccomp, dropCapabilities ? [...STANDBY_PATH_SYSCALLS, 'capset'] : STANDBY_PATH_SYSCALLS),
   };
 
   const seccompReport: SeccompReport = {

@@ -145,7 +145,7 @@ describe('standby children', () => {
     expect(limits).not.toBe(readFileSync('/proc/self/limits', 'utf8')); // the policy did set limits
   });
 
-  it.runIf(isRoot)('root callers: a cwd only root may enter works from a standby (capabilities go at launch)', async () => {
+  it.runIf(isRoot)('root callers: a cwd only root may enter works from a standby (its permitted capabilities go at launch)', async () => {
     const locked = tempDir('cordon-root-only-');
     try {
       const inner = join(locked.dir, 'ws');
@@ -155,15 +155,31 @@ describe('standby children', () => {
       const options = { policy: SandboxPolicy.workspaceWrite([inner]), cwd: inner };
       expect(await (await runInStandby('pwd', [], options)).done).toMatchObject({ code: 0, stdout: `${inner}\n` });
       expect(await runFresh('pwd', [], options).done).toMatchObject({ code: 0, stdout: `${inner}\n` });
-      // While it waits, a root standby keeps its capabilities (a capability-less uid-0 process
-      // must not get at the host's memory through it).
+      // While it waits, a root standby keeps its permitted capabilities (a capability-less uid-0
+      // process must not get at the host's memory through it), but is otherwise confined
+      // already: no_new_privs, its filter, no bounding set (the capset comes at launch).
       const pid = await warm(options);
-      expect(readFileSync(`/proc/${pid}/status`, 'utf8')).not.toMatch(/^CapEff:\s+0+$/m);
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      expect(status).not.toMatch(/^CapPrm:\s+0+$/m);
+      expect(status).toMatch(/^CapBnd:\s+0+$/m);
+      expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+      expect(status).toMatch(/^Seccomp:\s+2$/m);
     } finally {
       releaseStandbys();
       chownSync(locked.dir, 0, 0);
       locked.cleanup();
     }
+  });
+
+  it.runIf(isRoot)('root callers: a filter that refuses capset keeps the standby from confining itself early, and spawns still work', async () => {
+    const strict = SandboxPolicy.workspaceWrite([ws.dir]).toJSON() as { seccomp_profile: { blocked_syscalls: string[] } };
+    const noCapset = SandboxPolicy.parse({ ...strict, seccomp_profile: { ...strict.seccomp_profile, blocked_syscalls: [...strict.seccomp_profile.blocked_syscalls, 'capset'] } });
+    const plan = await import('../../src/plan.js');
+    const options = { enforcement: 'strict' as const, namespaces: true };
+    expect(plan.sandboxForSpawn(noCapset, ws.dir, options).plan.confineStandbyEarly).toBe(false);
+    expect(plan.sandboxForSpawn(policy, ws.dir, options).plan.confineStandbyEarly).toBe(true); // the control
+    const out = (await (await runInStandby('grep', ['-E', '^(CapEff|Seccomp):', '/proc/self/status'], { policy: noCapset })).done).stdout;
+    expect(out.replace(/\s+/g, ' ').trim()).toBe('CapEff: 0000000000000000 Seccomp: 2');
   });
 
   it('holds none of the host fds while it waits: a pipe the host closes reaches EOF', async () => {
