@@ -931,6 +931,22 @@ Napi::Value LstatStamps(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// readIfChanged(path, knownVersion) -> null when the file's content still has that version,
+// else { version, text }.
+Napi::Value ReadIfChanged(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) return ThrowType(env, "readIfChanged(path, knownVersion)");
+  std::string text;
+  double version = 0;
+  int r = cordon::ReadIfChanged(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Number>().DoubleValue(), &version, &text);
+  if (r < 0) return ThrowErrno(env, -r, "read");
+  if (r == 0) return env.Null();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("version", version);
+  out.Set("text", Napi::String::New(env, text));
+  return out;
+}
+
 // environGeneration() -> a number that changes whenever the process environment changed.
 Napi::Value EnvironGeneration(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), cordon::EnvironGeneration());
@@ -960,6 +976,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // revalidation of cached plans:
   exports.Set("lstatStamps", Napi::Function::New(env, LstatStamps, "lstatStamps"));
   exports.Set("environGeneration", Napi::Function::New(env, EnvironGeneration, "environGeneration"));
+  exports.Set("readIfChanged", Napi::Function::New(env, ReadIfChanged, "readIfChanged"));
   return exports;
 }
 

@@ -1,8 +1,13 @@
 // See revalidate.h.
 #include "revalidate.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
 
 extern char** environ;
 
@@ -38,6 +43,41 @@ double EnvironGeneration() {
   last.clear();
   for (char** e = environ; e != nullptr && *e != nullptr; e++) last.emplace_back(*e);
   return ++generation;
+}
+
+int ReadIfChanged(const std::string& path, double known, double* version, std::string* text) {
+  struct Watched {
+    int fd = -1;
+    double version = 0;
+    std::string last;
+    std::string buffer;
+  };
+  static std::map<std::string, Watched> files;
+  Watched& w = files[path];
+  if (w.fd < 0) {
+    w.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (w.fd < 0) return -errno;
+    w.buffer.resize(64 * 1024);
+  }
+  size_t length = 0;
+  for (;;) {
+    if (length == w.buffer.size()) w.buffer.resize(w.buffer.size() * 2);
+    // A read at offset 0 regenerates the table; each read returns at most a page, and one at
+    // the offset the last one ended continues it.
+    ssize_t n = pread(w.fd, &w.buffer[length], w.buffer.size() - length, static_cast<off_t>(length));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -errno;
+    if (n == 0) break;
+    length += static_cast<size_t>(n);
+  }
+  if (w.version == 0 || length != w.last.size() || memcmp(w.buffer.data(), w.last.data(), length) != 0) {
+    w.last.assign(w.buffer.data(), length);
+    w.version++;
+  }
+  if (w.version == known) return 0;
+  *version = w.version;
+  *text = w.last;
+  return 1;
 }
 
 }  // namespace cordon

@@ -3,7 +3,7 @@
 // changes outside the writable roots, protected dirs swapped away, the host's /dev/shm and
 // kernel settings. In the mount-namespace mode each becomes a mount operation of the child;
 // elsewhere the enforcement report names what stays open.
-import { lstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { lstatSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { native, type NativeMountOp } from './native.js';
 import { MountKind } from './native-types.js';
@@ -73,44 +73,29 @@ export interface SocketMasks {
 // plan, and so one standby child, per workspace.
 const socketCache = new Map<string, SocketMasks>();
 
-// /proc/net/unix is read on every spawn (host sockets come and go): through one fd kept open and
-// one buffer, re-parsed only when its text changed.
-let unixTable: { fd: number; buffer: Buffer; text: string; paths: string[] } | undefined;
+// /proc/net/unix is read on every spawn (host sockets come and go), by the addon through one fd
+// kept open, and parsed only when its text changed. UTF-8: a path that is not valid UTF-8
+// cannot be named to lstat or mount here, and is left unmasked like a vanished one.
+let unixSockets = { version: 0, paths: [] as string[] };
 
 /** Paths of the unix sockets bound in this network namespace (the host's), as given to bind(). */
 function boundUnixSocketPaths(): string[] {
-  let text: string;
-  let t: NonNullable<typeof unixTable>;
+  let read: { version: number; text: string } | null;
   try {
-    t = unixTable ??= { fd: openSync('/proc/net/unix', 'r'), buffer: Buffer.allocUnsafe(64 * 1024), text: '', paths: [] };
-    let length = 0;
-    // seq_file: a read at position 0 regenerates the table; each read returns at most a page
-    // (~4 KiB), and one at the position the last one ended continues it. Read to EOF.
-    for (;;) {
-      if (length === t.buffer.length) {
-        const bigger = Buffer.allocUnsafe(t.buffer.length * 2);
-        t.buffer.copy(bigger);
-        t.buffer = bigger;
-      }
-      const n = readSync(t.fd, t.buffer, length, t.buffer.length - length, length);
-      if (n === 0) break;
-      length += n;
-    }
-    text = t.buffer.toString('latin1', 0, length);
-    if (text === t.text) return t.paths;
-    t.text = text;
+    read = native().readIfChanged('/proc/net/unix', unixSockets.version);
   } catch {
     return [];
   }
+  if (read === null) return unixSockets.paths;
   const out: string[] = [];
-  for (const line of text.split('\n').slice(1)) {
+  for (const line of read.text.split('\n').slice(1)) {
     // Num RefCount Protocol Flags Type St Inode Path — the path is everything after the 7th field
     // (it may contain spaces); abstract names start with '@'. A relative path is kept as is: the
     // kernel prints sun_path as the binder gave it, relative to a cwd nobody records.
     const m = /^\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+([^@\s].*)$/.exec(line);
     if (m?.[1]) out.push(m[1]);
   }
-  t.paths = out;
+  unixSockets = { version: read.version, paths: out };
   return out;
 }
 

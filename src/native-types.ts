@@ -50,6 +50,8 @@ export interface NativeBinding {
   lstatStamps(joined: string): Float64Array;
   /** Changes whenever the process environment (environ) changed since the last call. */
   environGeneration(): number;
+  /** The file's whole text and its content version, or null while the version is still `knownVersion` (the file is kept open); throws like fs on error. */
+  readIfChanged(path: string, knownVersion: number): { version: number; text: string } | null;
 }
 
 /** Mount operation kinds, as native/spawn.h MountOp::Kind. */
