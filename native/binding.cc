@@ -631,6 +631,8 @@ bool ReadSandbox(Napi::Object o, cordon::SandboxPlan* plan, std::string* error) 
   if (GetInt(o, "landlockRulesetFd", &n)) plan->landlockRulesetFd = static_cast<int>(n);
   if (GetInt(o, "landlockFlags", &n)) plan->landlockFlags = static_cast<uint32_t>(n);
   if (GetInt(o, "seccompFlags", &n)) plan->seccompFlags = static_cast<uint32_t>(n);
+  if (GetInt(o, "sharedUserNamespaceFd", &n)) plan->sharedUserNamespaceFd = static_cast<int>(n);
+  if (GetInt(o, "sharedNetworkNamespaceFd", &n)) plan->sharedNetworkNamespaceFd = static_cast<int>(n);
   plan->uid = getuid();
   plan->gid = getgid();
   Napi::Value mounts = o.Get("mounts");
@@ -920,6 +922,20 @@ Napi::Value NewSandboxKey(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ++state->lastSandboxKey);
 }
 
+// sharedNetworkNamespace(withUserNamespace) -> { userFd, netFd } (see spawn.h), made once.
+Napi::Value SharedNetworkNamespace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBoolean()) return ThrowType(env, "sharedNetworkNamespace(withUserNamespace)");
+  int userFd = -1, netFd = -1;
+  if (int r = cordon::OpenSharedNetworkNamespace(info[0].As<Napi::Boolean>().Value(), &userFd, &netFd); r < 0) {
+    return ThrowErrno(env, -r, "clone");
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("userFd", userFd);
+  out.Set("netFd", netFd);
+  return out;
+}
+
 // lstatStamps(joined) -> Float64Array of {ino, mtime sec, mtime nsec} per NUL-terminated path.
 Napi::Value LstatStamps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -977,6 +993,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lstatStamps", Napi::Function::New(env, LstatStamps, "lstatStamps"));
   exports.Set("environGeneration", Napi::Function::New(env, EnvironGeneration, "environGeneration"));
   exports.Set("readIfChanged", Napi::Function::New(env, ReadIfChanged, "readIfChanged"));
+  exports.Set("sharedNetworkNamespace", Napi::Function::New(env, SharedNetworkNamespace, "sharedNetworkNamespace"));
   return exports;
 }
 

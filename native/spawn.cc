@@ -117,6 +117,8 @@ const char* ChildStepName(int32_t step) {
     case ChildStep::kLandlock: return "landlock_restrict_self";
     case ChildStep::kSeccomp: return "seccomp";
     case ChildStep::kExecve: return "execve";
+    case ChildStep::kJoinNamespace: return "setns";
+    case ChildStep::kEntryClone: return "entry-clone";
   }
   return "unknown";
 }
@@ -159,6 +161,10 @@ struct ChildContext {
   char uidMap[32] = {};
   char gidMap[32] = {};
   struct sock_fprog seccomp = {0, nullptr};
+  // Entry child (SandboxPlan::sharedNetworkNamespaceFd): the stack the sandbox child gets, and
+  // where the entry child leaves its pid for the parent (shared memory).
+  char* sandboxStackTop = nullptr;
+  volatile pid_t sandboxPid = -1;
 };
 
 namespace {
@@ -582,6 +588,26 @@ int ChildMain(void* arg) {
   EnterSandbox(c, request);
 }
 
+// The entry child: joins the shared namespaces, clones the sandbox child as the host's child
+// (CLONE_PARENT: its exit signal, parent and PR_SET_PDEATHSIG are the host's), tells the host
+// its pid and exits. For a direct spawn (CLONE_VFORK) it waits for the sandbox child to exec
+// or fail first, so the host resumes with the verdict in the pipe, as without it. It runs
+// while the host is suspended (it is itself a vfork child), so glibc's clone() writing errno
+// into the host thread's TLS on failure harms nobody.
+int EntryMain(void* arg) {
+  ChildContext* c = static_cast<ChildContext*>(arg);
+  const SandboxPlan& plan = *c->sandbox;
+  if (plan.sharedUserNamespaceFd >= 0) {
+    if (long r = Sys(SYS_setns, plan.sharedUserNamespaceFd, CLONE_NEWUSER); r < 0) Fail(c, ChildStep::kJoinNamespace, r);
+  }
+  if (long r = Sys(SYS_setns, plan.sharedNetworkNamespaceFd, CLONE_NEWNET); r < 0) Fail(c, ChildStep::kJoinNamespace, r);
+  int flags = CLONE_VM | CLONE_PARENT | SIGCHLD | plan.namespaceFlags | (c->requestSocket < 0 ? CLONE_VFORK : 0);
+  pid_t pid = clone(ChildMain, c->sandboxStackTop, flags, c);
+  if (pid < 0) Fail(c, ChildStep::kEntryClone, -errno);
+  c->sandboxPid = pid;
+  Exit(0);
+}
+
 // Our own pidfd, opened once: the child polls it to detect a parent that died before
 // PR_SET_PDEATHSIG took effect.
 int SelfPidfd() {
@@ -590,6 +616,22 @@ int SelfPidfd() {
 }
 
 constexpr size_t kChildStackSize = 256 * 1024;
+constexpr size_t kEntryStackSize = 16 * 1024;
+
+// Runs EntryMain in a vfork child on a stack of this thread's and reaps it. Returns the sandbox
+// child's pid, or -1 when the entry child failed (its {step, errno} is in the error pipe), or
+// -errno when it could not be cloned. The caller has blocked signals.
+pid_t CloneThroughEntry(ChildContext* c) {
+  thread_local std::unique_ptr<char[]> entryStack(new char[kEntryStackSize]);
+  c->sandboxPid = -1;
+  char* top = entryStack.get() + kEntryStackSize;
+  top -= reinterpret_cast<uintptr_t>(top) % 16;
+  pid_t entry = clone(EntryMain, top, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+  if (entry < 0) return -errno;
+  siginfo_t info;
+  while (waitid(P_PID, entry, &info, WEXITED) != 0 && errno == EINTR) {}
+  return c->sandboxPid;
+}
 
 }  // namespace
 
@@ -707,27 +749,37 @@ int Spawn(const SandboxPlan& sandbox, const CommandPlan& command, SpawnResult* r
 
   int pidfd = -1;
   pid_t pid;
-  int cloneErrno;
+  int cloneErrno = 0;
   {
     SignalsBlocked blocked;
     request.callerMask = blocked.KernelMask();
-    int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | sandbox.namespaceFlags;
-    pid = clone(ChildMain, stack.get() + kChildStackSize, flags, &c, &pidfd);
-    cloneErrno = errno;
+    if (sandbox.sharedNetworkNamespaceFd >= 0) {
+      c.sandboxStackTop = stack.get() + kChildStackSize;
+      pid = CloneThroughEntry(&c);
+      if (pid < -1) cloneErrno = -pid;
+    } else {
+      int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | sandbox.namespaceFlags;
+      pid = clone(ChildMain, stack.get() + kChildStackSize, flags, &c, &pidfd);
+      cloneErrno = errno;
+    }
   }
   close(errorPipe[1]);
-  if (pid < 0) {
+  if (pid < -1 || (pid == -1 && sandbox.sharedNetworkNamespaceFd < 0)) {
     close(errorPipe[0]);
     return -cloneErrno;
   }
+  // Through the entry child: the sandbox child is ours (CLONE_PARENT) and unreaped, so its pid
+  // cannot be reused before we open a pidfd for it. pid -1: the entry child failed.
+  if (pid > 0 && sandbox.sharedNetworkNamespaceFd >= 0) pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
 
   // CLONE_VFORK: we resume only after the child exec'd or exited, so the pipe already holds
   // the failure or is at EOF.
   int32_t childErrno = 0;
   int32_t step = ReadVerdict(errorPipe[0], &childErrno);
   close(errorPipe[0]);
+  if (step == 0 && pid == -1) step = static_cast<int32_t>(ChildStep::kEntryClone), childErrno = EPROTO;  // cannot happen
   if (step != 0) {
-    Reap(pid, pidfd);
+    if (pid > 0) Reap(pid, pidfd);
     if (pidfd >= 0) close(pidfd);
     result->pid = -1;
     result->pidfd = -1;
@@ -791,14 +843,26 @@ int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Sta
   int cloneErrno;
   {
     SignalsBlocked blocked;  // the standby keeps every signal blocked until its execve
-    int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD | s->sandbox->namespaceFlags;
     char* top = static_cast<char*>(s->stack) + kGuardSize + kStandbyStackSize;
-    pid = clone(ChildMain, top, flags, s->context.get(), &pidfd);
-    cloneErrno = errno;
+    if (s->sandbox->sharedNetworkNamespaceFd >= 0) {
+      s->context->sandboxStackTop = top;
+      pid = CloneThroughEntry(s->context.get());
+      cloneErrno = pid < -1 ? -pid : 0;
+    } else {
+      int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD | s->sandbox->namespaceFlags;
+      pid = clone(ChildMain, top, flags, s->context.get(), &pidfd);
+      cloneErrno = errno;
+    }
   }
   close(errorPipe[1]);
   close(request[1]);
+  if (pid == -1 && s->sandbox->sharedNetworkNamespaceFd >= 0) {
+    int32_t childErrno = EPROTO;
+    ReadVerdict(s->errorPipe, &childErrno);  // the entry child's {step, errno}
+    return -childErrno;
+  }
   if (pid < 0) return -cloneErrno;  // ~Standby closes our ends
+  if (s->sandbox->sharedNetworkNamespaceFd >= 0) pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   s->pid = pid;
   s->pidfd = pidfd;
   if (s->sandbox->namespaceFlags & CLONE_NEWNS) {
@@ -872,6 +936,86 @@ int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result) {
   s->pid = -1;
   s->pidfd = -1;
   s->mountNamespaceFd = -1;
+  return 0;
+}
+
+namespace {
+
+struct SharedNamespaces {
+  bool withUser;
+  char uidMap[32];
+  char gidMap[32];
+  int userFd = -1;
+  int netFd = -1;
+  int err = 0;
+};
+
+// A vfork child sharing our fd table (CLONE_FILES): it makes the namespaces, maps its ids,
+// and opens them for us; they outlive it through those fds.
+int HolderMain(void* arg) {
+  SharedNamespaces* n = static_cast<SharedNamespaces*>(arg);
+  if (n->withUser) {
+    long r = WriteWhole("/proc/self/setgroups", "deny");
+    if (r == 0) r = WriteWhole("/proc/self/uid_map", n->uidMap);
+    if (r == 0) r = WriteWhole("/proc/self/gid_map", n->gidMap);
+    if (r < 0) {
+      n->err = static_cast<int>(-r);
+      Exit(1);
+    }
+    long fd = Sys(SYS_openat, AT_FDCWD, "/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      n->err = static_cast<int>(-fd);
+      Exit(1);
+    }
+    n->userFd = static_cast<int>(fd);
+  }
+  long fd = Sys(SYS_openat, AT_FDCWD, "/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    n->err = static_cast<int>(-fd);
+    Exit(1);
+  }
+  n->netFd = static_cast<int>(fd);
+  Exit(0);
+}
+
+}  // namespace
+
+int OpenSharedNetworkNamespace(bool withUserNamespace, int* userFd, int* netFd) {
+  static SharedNamespaces made{};
+  static bool done = false;
+  static int madeErr = 0;
+  if (!done) {
+    made.withUser = withUserNamespace;
+    snprintf(made.uidMap, sizeof made.uidMap, "%u %u 1", getuid(), getuid());
+    snprintf(made.gidMap, sizeof made.gidMap, "%u %u 1", getgid(), getgid());
+    std::unique_ptr<char[]> stack(new char[kEntryStackSize]);
+    char* top = stack.get() + kEntryStackSize;
+    top -= reinterpret_cast<uintptr_t>(top) % 16;
+    int flags = CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD | CLONE_NEWNET | (withUserNamespace ? CLONE_NEWUSER : 0);
+    pid_t pid;
+    {
+      SignalsBlocked blocked;
+      pid = clone(HolderMain, top, flags, &made);
+    }
+    if (pid < 0) {
+      madeErr = errno;
+    } else {
+      siginfo_t info;
+      while (waitid(P_PID, pid, &info, WEXITED) != 0 && errno == EINTR) {}
+      madeErr = made.err;
+      if (madeErr == 0 && (made.netFd < 0 || (withUserNamespace && made.userFd < 0))) madeErr = EPROTO;
+      if (madeErr != 0) {
+        if (made.userFd >= 0) close(made.userFd);
+        if (made.netFd >= 0) close(made.netFd);
+        made.userFd = made.netFd = -1;
+      }
+    }
+    done = true;
+  }
+  if (madeErr != 0) return -madeErr;
+  if (made.withUser != withUserNamespace) return -EINVAL;
+  *userFd = made.userFd;
+  *netFd = made.netFd;
   return 0;
 }
 

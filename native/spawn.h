@@ -37,6 +37,10 @@ enum class ChildStep : int32_t {
   kLandlock,
   kSeccomp,
   kExecve,
+  // The entry child's steps (shared network namespace, see SandboxPlan), numbered after the
+  // rest: they come before step 1 of the sandbox child it clones.
+  kJoinNamespace,
+  kEntryClone,
 };
 const char* ChildStepName(int32_t step);
 
@@ -90,6 +94,15 @@ struct SandboxPlan {
   uint32_t landlockFlags = 0;
   std::vector<uint8_t> seccompProgram;  // struct sock_filter[]; empty = no filter
   uint32_t seccompFlags = 0;
+  // A network namespace shared by this host's no-network sandboxes (and, for unprivileged
+  // callers, the user namespace that owns it): OpenSharedNetworkNamespace's fds, or -1. With
+  // one, the child is started in two steps, as no unprivileged process can move a child of a
+  // fresh user namespace into a sibling's network namespace: an entry child (clone(CLONE_VM|
+  // CLONE_VFORK), no namespaces) setns()es into them and clones the sandbox child with
+  // CLONE_PARENT, so that it is still the host's child, and exits. namespaceFlags then holds
+  // neither CLONE_NEWUSER nor CLONE_NEWNET.
+  int sharedUserNamespaceFd = -1;
+  int sharedNetworkNamespaceFd = -1;
   // A standby may confine itself (no_new_privs, Landlock, seccomp; root callers: securebits,
   // bounding and ambient sets, the capset waits for the command) before it waits: the parent
   // checked that the filter allows every syscall the standby makes afterwards.
@@ -162,6 +175,12 @@ int LaunchStandby(Standby* standby, const CommandPlan& command, SpawnResult* res
 // (a SIGKILLed child that was waiting: well under a millisecond) and may tear a mount tree
 // down, so callers on the event loop run it on the threadpool.
 void DiscardStandby(Standby* standby);
+
+// Makes the namespaces a host's no-network sandboxes share (once per process; later calls return
+// the same fds): a network namespace with nothing but lo (down), owned, when withUserNamespace,
+// by a user namespace that maps uid/gid to themselves (unprivileged callers). 0 or -errno; the
+// fds are O_CLOEXEC and stay open for the process's life.
+int OpenSharedNetworkNamespace(bool withUserNamespace, int* userFd, int* netFd);
 
 // Receives one fd queued with SCM_RIGHTS on socketFd (non-blocking, O_CLOEXEC); -1 if none.
 int ReceiveFd(int socketFd);

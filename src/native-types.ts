@@ -44,6 +44,8 @@ export interface NativeBinding {
   closeFd(fd: number): number;
   /** Kills and reaps every standby child; returns how many there were. */
   releaseStandbys(): number;
+  /** The network namespace (and, withUserNamespace, its owning user namespace) this host's no-network sandboxes share; made once, fds stay open; throws like fs. */
+  sharedNetworkNamespace(withUserNamespace: boolean): { userFd: number; netFd: number };
   /** A sandboxKey never handed out before in this process (see NativeSpawnPlan.sandboxKey). */
   newSandboxKey(): number;
   /** lstat of each NUL-terminated path in `joined`: {st_ino, mtime sec, mtime nsec} each, {-1, 0, 0} where lstat fails. */
@@ -101,6 +103,9 @@ export interface NativeSpawnPlan {
   seccompFlags: number;
   /** A standby may confine itself before it waits (the filter allows all it does afterwards). */
   confineStandbyEarly?: boolean;
+  /** Enter these (from sharedNetworkNamespace) through an entry child; -1 or absent: none. */
+  sharedUserNamespaceFd?: number;
+  sharedNetworkNamespaceFd?: number;
 }
 
 /** Per fd 0..2: a new pipe, /dev/null, or an fd of the host to hand over. */

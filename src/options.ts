@@ -40,13 +40,13 @@ export interface SpawnOptions {
   /** Testing aid: use at most this Landlock ABI version (0 disables Landlock). */
   landlockAbiCap?: number;
   /**
-   * true: a sandbox without network gets a network namespace of its own even where the seccomp
-   * filter and Landlock's abstract-socket scope already keep it off every network. That hides
-   * the host's interfaces, addresses and /proc/net from it, for ~0.5 ms of CPU per spawn.
-   * Default false: a network namespace only where the mode depends on one (allowlists; kernels
-   * without Landlock ABI 6).
+   * Sandboxes without network: 'shared' (default) puts them in one network namespace made once
+   * per host process, where the seccomp filter and Landlock's abstract-socket scope (ABI 6)
+   * hold the mode; 'private' gives each its own (~0.5 ms of CPU per spawn), so that not even
+   * the names of abstract sockets they bind are seen by another. Kernels without Landlock ABI 6
+   * always get private ones.
    */
-  networkNamespace?: boolean;
+  networkNamespace?: 'shared' | 'private';
   /**
    * Keep a standby child for this sandbox once it has been spawned twice (default true; the
    * environment variable CORDON_PREWARM=0 turns it off for the whole process). A standby has
@@ -74,7 +74,7 @@ export interface ResolvedSpawnOptions {
   enforcement: 'strict' | 'best-effort';
   namespaces: boolean;
   landlockAbiCap: number | undefined;
-  networkNamespace: boolean;
+  networkNamespace: 'shared' | 'private';
   prewarm: boolean;
   networkResolver: ((host: string) => Promise<string[]>) | undefined;
 }
@@ -109,7 +109,7 @@ const optionsSchema = z
     enforcement: z.enum(['strict', 'best-effort']).optional(),
     namespaces: z.boolean().optional(),
     landlockAbiCap: z.number().int('must be an integer').min(0, 'must be >= 0').optional(),
-    networkNamespace: z.boolean().optional(),
+    networkNamespace: z.enum(['shared', 'private']).optional(),
     prewarm: z.boolean().optional(),
     networkResolver: z.custom<(host: string) => Promise<string[]>>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
   })
@@ -162,7 +162,7 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
     enforcement: o.enforcement ?? 'strict',
     namespaces: o.namespaces ?? true,
     landlockAbiCap: o.landlockAbiCap,
-    networkNamespace: o.networkNamespace ?? false,
+    networkNamespace: o.networkNamespace ?? 'shared',
     prewarm: o.prewarm ?? process.env.CORDON_PREWARM !== '0',
     networkResolver: o.networkResolver,
   };

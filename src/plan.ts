@@ -82,8 +82,8 @@ export interface CompileOptions {
   namespaces: boolean;
   /** Testing aid: use at most this Landlock ABI. */
   landlockAbiCap?: number;
-  /** true: a no-network sandbox gets its own network namespace even where it does not need one. */
-  networkNamespace?: boolean;
+  /** 'private': a no-network sandbox gets a network namespace of its own, never the shared one. */
+  networkNamespace?: 'shared' | 'private';
 }
 
 /** The network mode a policy asks for. */
@@ -128,6 +128,21 @@ export interface CompiledSandbox extends SpawnSandbox {
   isolation: Omit<IsolationFacts, 'landlockAbi' | 'maskedSockets' | 'socketGaps' | 'privateShm'>;
   /** Per filesystem plan: the host-socket masks merged in, and the merge (reused while both are unchanged). */
   merged: WeakMap<FilesystemPlan, { socketMounts: NativeMountOp[]; sandbox: SpawnSandbox }>;
+}
+
+// The shared network namespace, made on first use; null where it cannot be (each sandbox then
+// gets its own).
+let sharedNetns: { userFd: number; netFd: number } | null | undefined;
+function sharedNetworkNamespace(isRoot: boolean): { userFd: number; netFd: number } | null {
+  if (sharedNetns === undefined) {
+    try {
+      const made = native().sharedNetworkNamespace(!isRoot);
+      sharedNetns = isRoot ? { userFd: -1, netFd: made.netFd } : made;
+    } catch {
+      sharedNetns = null;
+    }
+  }
+  return sharedNetns;
 }
 
 let capLastCap: number | undefined;
@@ -200,7 +215,7 @@ const NO_SOCKET_MASKS: SocketMasks = { mounts: [], masked: [], gaps: [] };
 
 /** The policy-level part (no filesystem plan): what a child that never started reports. */
 export function policySandbox(policy: SandboxPolicy, options: CompileOptions): CompiledSandbox {
-  const key = JSON.stringify([options.enforcement, options.namespaces, options.landlockAbiCap ?? null, options.networkNamespace === true]);
+  const key = JSON.stringify([options.enforcement, options.namespaces, options.landlockAbiCap ?? null, options.networkNamespace ?? 'shared']);
   let perPolicy = cache.get(policy);
   if (!perPolicy) {
     perPolicy = new Map();
@@ -268,16 +283,21 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   const useNamespaces = confining && options.namespaces && canNamespace;
   const profile = policy.seccompProfile();
   const arch = seccompArch();
-  // No network: the filter refuses inet sockets (so even the host's 127.0.0.1 services are out
-  // of reach) and Landlock's scope (ABI 6) refuses the host's abstract unix sockets. A network
-  // namespace of its own would add only a private view of the interfaces and /proc/net, for
-  // ~0.5 ms of CPU per spawn (creating and tearing down a netns), so it is made only where
-  // something depends on it: the allowlist's proxy listener, a kernel or profile without those
-  // two, or a caller who asks for it (networkNamespace: true).
+  // No network: a network namespace keeps the host's loopback services, abstract unix sockets
+  // and network view away from the sandbox, and, as much, the sandbox's own sockets away from
+  // the host (an abstract name it binds first would answer the host's clients; sockets it
+  // binds would crowd the host's /proc/net/unix, which every spawn reads). A fresh one costs
+  // ~0.5 ms of CPU per spawn (copy_net_ns, then cleanup_net in a kworker). Where the filter
+  // refuses inet sockets and Landlock's scope (ABI 6) keeps sandboxes from connecting to
+  // abstract sockets of other domains, one shared by this host's no-network sandboxes is as
+  // good, and is made once (SandboxPlan::sharedNetworkNamespaceFd). Otherwise, or when asked
+  // (networkNamespace: 'private'), or for the allowlist (its proxy listener), each sandbox
+  // gets its own.
   const landlockAbi = Math.min(probe.landlockAbi, options.landlockAbiCap ?? probe.landlockAbi);
-  const noneHeldWithoutNetns = probe.seccompFilter && arch !== null && !profile.logOnly && landlockAbi >= 6;
-  const wantsNetns = network === 'allowlist' || (network === 'none' && (options.networkNamespace === true || !noneHeldWithoutNetns));
-  const useNetns = useNamespaces && wantsNetns && probe.networkNamespace;
+  const scopedWithoutNetns = probe.seccompFilter && arch !== null && !profile.logOnly && landlockAbi >= 6;
+  const useNetns = useNamespaces && network !== 'full' && probe.networkNamespace;
+  const shared =
+    useNetns && network === 'none' && scopedWithoutNetns && options.networkNamespace !== 'private' ? sharedNetworkNamespace(probe.isRoot) : null;
   // Allowlist: the child's namespace holds only the proxy's listener (created by the child,
   // served by the host). Without a namespace nothing would force traffic through the proxy,
   // so the allowlist cannot hold: strict refuses; best-effort cuts the network off entirely.
@@ -286,18 +306,26 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   if (confining && network === 'allowlist' && !allowlistViaProxy) {
     missing.push('network allowlist: no network namespace here to force traffic through the egress proxy (network would be cut off entirely)');
   }
+  // Resource limits: cgroup leaves where writable, else rlimits that hold without breaking tools.
+  const resourceLimits = policy.resourceLimits();
+  const limits = planLimits(resourceLimits, limitsEnvironment(probe, useNamespaces && !probe.isRoot, resourceLimits));
+  missing.push(...limits.missing);
+
   let namespaceFlags = 0;
   const mounts: NativeMountOp[] = [];
   if (useNamespaces) {
+    // Joining the shared network namespace means joining the user namespace that owns it. A
+    // sandbox whose pids cap is RLIMIT_NPROC, which the kernel counts per user namespace, gets
+    // one of its own nested in it, or the cap would count every sandbox's tasks.
+    const ownUserNamespace = !probe.isRoot && (!shared || limits.report.pids.mechanism === 'rlimit-userns');
     namespaceFlags =
-      CLONE_NEWNS | CLONE_NEWPID | (probe.isRoot ? 0 : CLONE_NEWUSER) | (useNetns ? CLONE_NEWNET : 0) | (probe.ipcNamespace ? CLONE_NEWIPC : 0);
+      CLONE_NEWNS |
+      CLONE_NEWPID |
+      (ownUserNamespace ? CLONE_NEWUSER : 0) |
+      (useNetns && !shared ? CLONE_NEWNET : 0) |
+      (probe.ipcNamespace ? CLONE_NEWIPC : 0);
     mounts.push({ kind: MountKind.proc, target: '/proc' });
   }
-
-  // Resource limits: cgroup leaves where writable, else rlimits that hold without breaking tools.
-  const resourceLimits = policy.resourceLimits();
-  const limits = planLimits(resourceLimits, limitsEnvironment(probe, (namespaceFlags & CLONE_NEWUSER) !== 0, resourceLimits));
-  missing.push(...limits.missing);
 
   const treeKill: TreeKill = useNamespaces ? 'pid-namespace' : limits.report.cgroup ? 'cgroup' : 'process-group';
   const lifecycleGaps: string[] = [];
@@ -337,17 +365,14 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
       networkReport.by.push(`network namespace (loopback and the egress proxy listener on 127.0.0.1:${SANDBOX_PROXY_PORT} only)`);
       networkReport.by.push('egress proxy: domain allowlist (HTTP, CONNECT, SOCKS5)');
       networkReport.gaps.push('proxy-unaware tools cannot connect anywhere (no transparent capture)');
+    } else if (shared) {
+      networkReport.by.push("network namespace shared by this host's no-network sandboxes (nothing but lo, down)");
+      networkReport.by.push('landlock abstract unix socket scope');
+      networkReport.gaps.push("abstract unix socket names are shared with this host's other no-network sandboxes (the scope keeps them from connecting to one another's)");
     } else if (useNetns) networkReport.by.push('network namespace (loopback only)');
     if (seccomp) networkReport.by.push('seccomp socket rules');
     if (probe.landlockAbi >= 4 && (options.landlockAbiCap ?? 99) >= 4) networkReport.by.push('landlock tcp');
-    if (!useNetns && network === 'none' && landlockAbi >= 6) networkReport.by.push('landlock abstract unix socket scope');
-    if (!useNetns) {
-      networkReport.gaps.push(
-        seccomp && !profile.logOnly
-          ? "no network namespace: the host's interfaces, addresses and routes (netlink) and /proc/net are visible, though no socket reaches them"
-          : 'no network namespace: the host loopback is reachable where seccomp allows inet sockets',
-      );
-    }
+    if (!useNetns) networkReport.gaps.push('no network namespace: the host loopback is reachable where seccomp allows inet sockets');
   }
 
   const plan: SpawnSandbox['plan'] = {
@@ -358,7 +383,9 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     capLastCap: readCapLastCap(),
     rlimits: limits.rlimits,
     namespaceFlags,
-    writeIdMaps: useNamespaces && !probe.isRoot,
+    writeIdMaps: (namespaceFlags & CLONE_NEWUSER) !== 0,
+    sharedUserNamespaceFd: shared?.userFd ?? -1,
+    sharedNetworkNamespaceFd: shared?.netFd ?? -1,
     mounts,
     // Loopback only where something uses it: the proxy listener. With no network the filter
     // refuses inet sockets altogether, and bringing lo up costs ~130 µs per spawn here.
@@ -388,10 +415,10 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     enforcement: options.enforcement,
     kernel: { release: probe.release, landlockAbi: probe.landlockAbi, isRoot: probe.isRoot },
     namespaces: {
-      user: (namespaceFlags & CLONE_NEWUSER) !== 0,
+      user: (namespaceFlags & CLONE_NEWUSER) !== 0 || (shared !== null && !probe.isRoot),
       mount: (namespaceFlags & CLONE_NEWNS) !== 0,
       pid: (namespaceFlags & CLONE_NEWPID) !== 0,
-      network: (namespaceFlags & CLONE_NEWNET) !== 0,
+      network: (namespaceFlags & CLONE_NEWNET) !== 0 || shared !== null,
       ipc: (namespaceFlags & CLONE_NEWIPC) !== 0,
     },
     lifecycle: {

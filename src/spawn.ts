@@ -396,7 +396,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
     enforcement: opts.enforcement,
     namespaces: opts.namespaces,
     ...(opts.landlockAbiCap !== undefined ? { landlockAbiCap: opts.landlockAbiCap } : {}),
-    ...(opts.networkNamespace ? { networkNamespace: true } : {}),
+    ...(opts.networkNamespace === 'private' ? { networkNamespace: 'private' as const } : {}),
   };
   const stdio = opts.stdio.map((value, index) => stdioFd(value, index));
   const reportOf = (r: SpawnSandbox['report'], missing: string[]): EnforcementReport => ({

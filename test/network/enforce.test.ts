@@ -3,9 +3,9 @@ import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execSandboxed, NetworkAllowlistEntry, SandboxPolicy } from '../../src/index.js';
+import { execSandboxed, NetworkAllowlistEntry, ResourceLimits, SandboxPolicy } from '../../src/index.js';
 import type { NetworkEvent } from '../../src/proxy/index.js';
-import { spawnSandboxed } from '../../src/index.js';
+import { spawnSandboxed, type SandboxedProcess, type SpawnOptions } from '../../src/index.js';
 import { tempDir } from '../helpers/process.js';
 import { native } from '../../src/native.js';
 import { readFileSync } from 'node:fs';
@@ -114,49 +114,75 @@ describe('network: none', () => {
   });
 });
 
-describe('network: none, with and without a network namespace of its own', () => {
-  // What a netns adds once seccomp and Landlock's scope (ABI 6) hold the mode: the view only.
+describe('network: none, in the shared or a private network namespace', () => {
   // The host has interfaces besides lo wherever this suite runs (eth0 and the like).
-  const interfaces = (r: { stdout: string | Buffer }) =>
-    r.stdout.toString().split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean).sort();
-  const hostInterfaces = () => interfaces({ stdout: readFileSync('/proc/net/dev', 'latin1') });
+  const interfaces = (text: string) =>
+    text.split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean).sort();
+  const probe = () => native().probeKernel();
+  // A sandboxed node that binds an abstract socket, says so, and serves 'from-sandbox'.
+  const binder = (name: string) =>
+    `require('net').createServer((s) => s.end('from-sandbox')).listen(${JSON.stringify(name)}, () => console.log('bound')); setTimeout(() => process.exit(0), 20000)`;
+  const connectFromHost = (name: string) =>
+    new Promise<string>((r) => net.connect(name).on('data', (d) => r(String(d))).on('error', (e: NodeJS.ErrnoException) => r(e.code ?? 'error')));
+  const bound = (child: SandboxedProcess) =>
+    new Promise<void>((r) => child.stdout!.on('data', (d) => String(d).includes('bound') && r()));
 
-  it('by default no netns where seccomp and the Landlock scope hold the mode, and it says what stays visible', async () => {
-    const r = await run(noNetwork(), 'cat', ['/proc/net/dev']);
-    const probe = native().probeKernel();
-    if (probe.landlockAbi < 6) {
-      expect(r.enforcement.namespaces.network).toBe(probe.networkNamespace); // the netns is what holds abstract sockets here
-      return;
+  it('sees only lo, and an abstract socket it binds is out of the host\'s reach (control: full network)', async () => {
+    if (!probe().networkNamespace) return;
+    const view = await run(noNetwork(), 'cat', ['/proc/net/dev']);
+    expect(interfaces(String(view.stdout))).toEqual(['lo']);
+    expect(interfaces(readFileSync('/proc/net/dev', 'latin1')).length).toBeGreaterThan(1);
+    expect(view.enforcement.namespaces.network).toBe(true);
+
+    const name = `\0cordon-squat-${process.pid}`;
+    for (const [policy, expected] of [[noNetwork(), 'ECONNREFUSED'], [fullNetwork(), 'from-sandbox']] as const) {
+      const child = spawnSandboxed('node', ['-e', binder(name)], { policy, cwd: ws.dir, stdio: ['ignore', 'pipe', 'inherit'] });
+      await bound(child);
+      expect(await connectFromHost(name)).toBe(expected);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('close', r));
     }
-    expect(r.enforcement.namespaces.network).toBe(false);
-    expect(interfaces(r)).toEqual(hostInterfaces());
-    expect(r.enforcement.network).toMatchObject({
-      mode: 'none',
-      by: expect.arrayContaining(['seccomp socket rules', 'landlock abstract unix socket scope']),
-      gaps: [expect.stringContaining('/proc/net are visible')],
-    });
   });
 
-  it('networkNamespace: true hides the host interfaces (only lo), and the denials hold either way', async () => {
-    const probe = native().probeKernel();
-    if (!probe.networkNamespace) return;
-    const own = await execSandboxed('cat', ['/proc/net/dev'], { policy: noNetwork(), cwd: ws.dir, networkNamespace: true });
-    expect(own.enforcement.namespaces.network).toBe(true);
-    expect(interfaces(own)).toEqual(['lo']);
-    expect(hostInterfaces().length).toBeGreaterThan(1); // the control: the host has more than lo
-    expect(own.enforcement.network).toMatchObject({ gaps: [] });
-    const tcp = await execSandboxed('node', ['-e', tcpDirect()], { policy: noNetwork(), cwd: ws.dir, networkNamespace: true });
-    expect(['EACCES', 'EPERM', 'ECONNREFUSED', 'ENETUNREACH']).toContain(tcp.stdout.toString().trim());
-    const abs = await execSandboxed('node', ['-e', abstractConnect()], { policy: noNetwork(), cwd: ws.dir, networkNamespace: true });
-    expect(abs.stdout.toString().trim()).not.toBe('abstract-ok');
-  });
+  it('shared by default (one namespace, Landlock keeps them apart); private on request or without the scope', async () => {
+    if (!probe().networkNamespace) return;
+    const netns = async (options: SpawnOptions) => {
+      const r = await execSandboxed('readlink', ['/proc/self/ns/net'], { policy: noNetwork(), cwd: ws.dir, ...options });
+      return { ns: String(r.stdout).trim(), report: r.enforcement.network as { by: string[] } };
+    };
+    const a = await netns({});
+    const b = await netns({});
+    const own = await netns({ networkNamespace: 'private' });
+    const old = await netns({ landlockAbiCap: 5 });
+    expect(own.ns).not.toBe(a.ns);
+    expect(own.report.by).toContain('network namespace (loopback only)');
+    expect(old.ns).not.toBe(a.ns);
+    if (probe().landlockAbi < 6) return; // the shared one needs the scope
+    expect(b.ns).toBe(a.ns);
+    if (!probe().isRoot) {
+      // Unprivileged: the user namespace that owns it is shared too, except by a sandbox whose
+      // pids cap is RLIMIT_NPROC (counted per user namespace): it gets one nested in it.
+      const userns = async (policy: SandboxPolicy) =>
+        String((await execSandboxed('readlink', ['/proc/self/ns/user'], { policy, cwd: ws.dir })).stdout).trim();
+      const limited = SandboxPolicy.workspaceWriteWithLimits([ws.dir], ResourceLimits.conservative());
+      const capped = (await execSandboxed('true', [], { policy: limited, cwd: ws.dir })).enforcement.limits!.pids.mechanism === 'rlimit-userns';
+      expect(await userns(noNetwork())).toBe(await userns(noNetwork()));
+      if (capped) expect(await userns(limited)).not.toBe(await userns(limited));
+    }
+    expect(a.report.by[0]).toMatch(/^network namespace shared/);
 
-  it('a kernel without the abstract-socket scope (Landlock ABI < 6) gets the netns, which keeps the host abstract socket out of reach', async () => {
-    const probe = native().probeKernel();
-    if (!probe.networkNamespace) return;
-    const r = await execSandboxed('node', ['-e', abstractConnect()], { policy: noNetwork(), cwd: ws.dir, landlockAbiCap: 5 });
-    expect(r.enforcement.namespaces.network).toBe(true);
-    expect(r.stdout.toString().trim()).not.toBe('abstract-ok');
+    // In the shared namespace one sandbox sees another's abstract socket but cannot connect to
+    // it (LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET); the host, outside any domain, is the control
+    // that the socket is there and answering.
+    const name = `\0cordon-neighbour-${process.pid}`;
+    const server = spawnSandboxed('node', ['-e', binder(name)], { policy: noNetwork(), cwd: ws.dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    await bound(server);
+    const neighbour = await run(noNetwork(), 'node', ['-e', abstractConnect().replace(JSON.stringify(abstractName), JSON.stringify(name))]);
+    expect(String(neighbour.stdout).trim()).toBe('EPERM');
+    const privateOne = await execSandboxed('node', ['-e', abstractConnect().replace(JSON.stringify(abstractName), JSON.stringify(name))], { policy: noNetwork(), cwd: ws.dir, networkNamespace: 'private' });
+    expect(String(privateOne.stdout).trim()).toBe('ECONNREFUSED');
+    server.kill('SIGKILL');
+    await new Promise((r) => server.on('close', r));
   });
 });
 

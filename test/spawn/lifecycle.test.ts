@@ -313,7 +313,9 @@ describe('at scale', () => {
       const r = await execSandboxed('true', [], { policy, cwd: ws.dir });
       if (r.exitCode !== 0) throw new Error(`spawn ${i} exited ${r.exitCode}`);
     }
-    expect(releaseStandbys()).toBeLessThanOrEqual(1);
+    // One for the loop's sandbox; two when a parallel test file changed the host's unix
+    // sockets mid-loop (a new plan, a new key): never more (at most two are kept).
+    expect(releaseStandbys()).toBeLessThanOrEqual(2);
     await settle();
     await waitFor(() => namespacesHeld() === 0, 5000);
     expect(openFdCount(), `fds changed: ${JSON.stringify(fdDiff(before, fdTable()))}`).toBe(fds);
