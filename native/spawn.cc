@@ -564,6 +564,12 @@ void ConfineSelf(const ChildContext* c, bool beforeCommand) {
 
 int ChildMain(void* arg) {
   const ChildContext* c = static_cast<const ChildContext*>(arg);
+  if (c->requestSocket >= 0) {
+    // A standby drops the host's fds first: it is made while a command runs, and a pipe the
+    // host closes (a command's stdin) must reach EOF without waiting for this set-up.
+    int keep[4] = {c->errorPipe, c->requestSocket, c->sandbox->landlockRulesetFd, c->parentPidfd};
+    CloseAllExcept(keep, 4);
+  }
   SetUpSandbox(c);
   if (c->requestSocket < 0) {
     const LaunchRequest& r = *c->request;
