@@ -69,6 +69,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <mutex>
 
 #include "raw_syscall.h"
 
@@ -632,7 +633,10 @@ pid_t CloneThroughEntry(ChildContext* c) {
   c->sandboxPid = -1;
   char* top = entryStack.get() + kEntryStackSize;
   top -= reinterpret_cast<uintptr_t>(top) % 16;
-  pid_t entry = clone(EntryMain, top, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+  // It shares our fd table and signal handlers too (nothing to copy, nothing to close at its
+  // exit): it opens nothing, and every signal is blocked; the sandbox child gets copies of both.
+  // (Not CLONE_FS: setns into a user namespace needs an fs_struct of one's own.)
+  pid_t entry = clone(EntryMain, top, CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_SIGHAND | SIGCHLD, c);
   if (entry < 0) return -errno;
   siginfo_t info;
   while (waitid(P_PID, entry, &info, WEXITED) != 0 && errno == EINTR) {}
@@ -732,6 +736,41 @@ struct SignalsBlocked {
 
 constexpr size_t kStandbyStackSize = 64 * 1024;
 constexpr size_t kGuardSize = 4096;
+
+// Standby stacks are reused: a fresh mapping costs three syscalls, and its first touches page
+// faults in the host's memory (costly on a VM), per standby. One is only given back once its
+// standby is gone: reaped, or exec'd into another memory.
+std::mutex gStackLock;
+std::vector<void*> gFreeStacks;
+constexpr size_t kKeptStacks = 4;
+
+void* TakeStandbyStack() {
+  {
+    std::lock_guard<std::mutex> held(gStackLock);
+    if (!gFreeStacks.empty()) {
+      void* stack = gFreeStacks.back();
+      gFreeStacks.pop_back();
+      return stack;
+    }
+  }
+  // A guard page below: an overflow faults instead of writing the host's heap.
+  void* stack = mmap(nullptr, kStandbyStackSize + kGuardSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return nullptr;
+  mprotect(stack, kGuardSize, PROT_NONE);
+  return stack;
+}
+
+void GiveBackStandbyStack(void* stack) {
+  {
+    std::lock_guard<std::mutex> held(gStackLock);
+    if (gFreeStacks.size() < kKeptStacks) {
+      gFreeStacks.push_back(stack);
+      return;
+    }
+  }
+  munmap(stack, kStandbyStackSize + kGuardSize);
+}
 // How long a launch waits for a standby's verdict before it gives up on it (a stopped or
 // stuck standby) and spawns afresh. The command has not run then: EOF comes before any of it.
 constexpr int kLaunchTimeoutMs = 2000;
@@ -802,7 +841,7 @@ Standby::Standby() = default;
 
 Standby::~Standby() {
   DiscardStandby(this);  // a child still running must not outlive its stack and context
-  if (stack != nullptr) munmap(stack, kStandbyStackSize + kGuardSize);
+  if (stack != nullptr) GiveBackStandbyStack(stack);
   if (mountNamespaceFd >= 0) close(mountNamespaceFd);
   if (pidfd >= 0) close(pidfd);
   if (requestSocket >= 0) close(requestSocket);
@@ -837,12 +876,8 @@ int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Sta
   s->context->errorPipe = errorPipe[1];
   s->context->requestSocket = request[1];
   s->context->confinedEarly = s->sandbox->confineStandbyEarly;
-  // Its own stack, with a guard page below: an overflow faults instead of writing the host's heap.
-  void* stack = mmap(nullptr, kStandbyStackSize + kGuardSize, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return -errno;  // ~Standby closes the pipe and socket
-  s->stack = stack;
-  mprotect(stack, kGuardSize, PROT_NONE);
+  s->stack = TakeStandbyStack();
+  if (s->stack == nullptr) return -ENOMEM;  // ~Standby closes the pipe and socket
 
   int pidfd = -1;
   pid_t pid;

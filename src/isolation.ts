@@ -72,6 +72,9 @@ export interface SocketMasks {
 // Per (roots, cwd, environment, host sockets): a host using several workspaces in turn keeps one
 // plan, and so one standby child, per workspace.
 const socketCache = new Map<string, SocketMasks>();
+let lastMasks:
+  | { paths: string[]; roots: readonly string[]; cwd: string; home: string; tmp: string; known: string[]; masks: SocketMasks }
+  | undefined;
 
 // /proc/net/unix is read on every spawn (host sockets come and go), by the addon through one fd
 // kept open, and parsed only when its text changed. UTF-8: a path that is not valid UTF-8
@@ -128,9 +131,20 @@ function knownSocketDirs(env: NodeJS.ProcessEnv): string[] {
 export function hostUnixSocketMasks(writableRoots: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): SocketMasks {
   const paths = boundUnixSocketPaths();
   const known = knownSocketDirs(env);
-  const key = JSON.stringify([writableRoots, cwd, env.HOME ?? '', env.TMPDIR ?? '', known, paths]);
+  const home = env.HOME ?? '';
+  const tmp = env.TMPDIR ?? '';
+  // An exec loop asks with the same inputs every time: the socket list (the same array while
+  // /proc/net/unix is unchanged) and the plan's roots array are compared by identity.
+  const last = lastMasks;
+  if (last && last.paths === paths && last.roots === writableRoots && last.cwd === cwd && last.home === home && last.tmp === tmp && last.known.join('\0') === known.join('\0')) {
+    return last.masks;
+  }
+  const key = JSON.stringify([writableRoots, cwd, home, tmp, known, paths]);
   const hit = socketCache.get(key);
-  if (hit) return hit;
+  if (hit) {
+    lastMasks = { paths, roots: writableRoots, cwd, home, tmp, known, masks: hit };
+    return hit;
+  }
 
   const shared = sharedTempRoots(env);
   const writableShared = writableRoots.filter((r) => shared.has(r));
@@ -188,6 +202,7 @@ export function hostUnixSocketMasks(writableRoots: readonly string[], cwd: strin
   const masks = { mounts, masked: [...dirs, ...files], gaps };
   if (socketCache.size >= 16) socketCache.delete(socketCache.keys().next().value!);
   socketCache.set(key, masks);
+  lastMasks = { paths, roots: writableRoots, cwd, home, tmp, known, masks };
   return masks;
 }
 

@@ -86,6 +86,34 @@ describe('spawnSandboxed basics', () => {
     expect(openFdCount()).toBe(before);
   });
 
+  it('the schema-free path for plain options agrees with the schema, and leaves every bad value to it', async () => {
+    const { parseSpawnOptions } = await import('../../src/options.js');
+    // A null-prototype copy always takes the schema: the control for each plain object.
+    const viaSchema = (o: object) => parseSpawnOptions('true', [], Object.assign(Object.create(null), o));
+    const signal = new AbortController().signal;
+    const good: object[] = [
+      {},
+      { policy, cwd: ws.dir, stdio: 'ignore' },
+      { stdio: ['pipe', 'inherit', 'ignore'], timeout: 0, killGraceMs: 10, killSignal: 'SIGINT', argv0: 'x' },
+      { killSignal: 9, enforcement: 'best-effort', namespaces: false, prewarm: false, networkNamespace: 'private', signal },
+      { cwd: undefined, timeout: undefined },
+    ];
+    for (const o of good) expect(parseSpawnOptions('true', [], o)).toEqual(viaSchema(o));
+    const bad: [object, RegExp][] = [
+      [{ cwd: '' }, /options\.cwd/],
+      [{ cwd: 'a\0b' }, /options\.cwd: cwd must not contain NUL/],
+      [{ timeout: 1.5 }, /options\.timeout/],
+      [{ timeout: Infinity }, /options\.timeout/],
+      [{ killGraceMs: -1 }, /options\.killGraceMs/],
+      [{ stdio: ['pipe', 'pipe'] }, /options\.stdio/],
+      [{ enforcement: 'lax' }, /options\.enforcement/],
+      [{ networkNamespace: true }, /options\.networkNamespace/],
+      [{ signal: {} }, /options\.signal/],
+      [{ argv0: 'a\0' }, /options\.argv0/],
+    ];
+    for (const [o, message] of bad) expect(() => parseSpawnOptions('true', [], o)).toThrow(message);
+  });
+
   it('round-trips 1 MB through stdin and delivers 100 MB of stdout intact', async () => {
     const input = Buffer.alloc(1024 * 1024);
     for (let i = 0; i < input.length; i++) input[i] = (i * 31) & 0xff;
