@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <mutex>
 
 extern char** environ;
 
@@ -31,9 +32,13 @@ void LstatStamps(const std::string& joined, std::vector<double>* out) {
   }
 }
 
+// The addon is loaded once per process and shared by every worker thread: the state below is
+// process-wide, so each function holds its lock throughout.
 double EnvironGeneration() {
+  static std::mutex lock;
   static std::vector<std::string> last;
   static double generation = 1;
+  std::lock_guard<std::mutex> held(lock);
   size_t i = 0;
   bool same = true;
   for (char** e = environ; e != nullptr && *e != nullptr; e++, i++) {
@@ -52,7 +57,9 @@ int ReadIfChanged(const std::string& path, double known, double* version, std::s
     std::string last;
     std::string buffer;
   };
+  static std::mutex lock;
   static std::map<std::string, Watched> files;
+  std::lock_guard<std::mutex> held(lock);
   Watched& w = files[path];
   if (w.fd < 0) {
     w.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -17,7 +17,8 @@ namespace cordon {
 void LstatStamps(const std::string& joined, std::vector<double>* out);
 
 // A number that changes whenever `environ` differs from the last call's (names, values, order).
-// Only meaningful where process.env is the real environment (Node's main thread).
+// Only meaningful where process.env is the real environment, and only called from Node's main
+// thread (src/env.ts): it reads `environ` without the lock Node's own setenv takes.
 double EnvironGeneration();
 
 // Reads the whole file (kept open: a seq_file such as /proc/net/unix regenerates on every read

@@ -608,10 +608,12 @@ int EntryMain(void* arg) {
     if (long r = Sys(SYS_setns, plan.sharedUserNamespaceFd, CLONE_NEWUSER); r < 0) Fail(c, ChildStep::kJoinNamespace, r);
   }
   if (long r = Sys(SYS_setns, plan.sharedNetworkNamespaceFd, CLONE_NEWNET); r < 0) Fail(c, ChildStep::kJoinNamespace, r);
-  int flags = CLONE_VM | CLONE_PARENT | SIGCHLD | plan.namespaceFlags | (c->requestSocket < 0 ? CLONE_VFORK : 0);
-  pid_t pid = clone(ChildMain, c->sandboxStackTop, flags, c);
+  // CLONE_PARENT_SETTID: the kernel stores the pid in the host's memory before the child runs,
+  // so the host knows its child even if this one is killed right after the clone.
+  int flags = CLONE_VM | CLONE_PARENT | CLONE_PARENT_SETTID | SIGCHLD | plan.namespaceFlags |
+              (c->requestSocket < 0 ? CLONE_VFORK : 0);
+  pid_t pid = clone(ChildMain, c->sandboxStackTop, flags, c, const_cast<pid_t*>(&c->sandboxPid));
   if (pid < 0) Fail(c, ChildStep::kEntryClone, -errno);
-  c->sandboxPid = pid;
   Exit(0);
 }
 
@@ -625,10 +627,24 @@ int SelfPidfd() {
 constexpr size_t kChildStackSize = 256 * 1024;
 constexpr size_t kEntryStackSize = 16 * 1024;
 
+// A pidfd for a child cloned through the entry child. It is ours (CLONE_PARENT) and unreaped, so
+// its pid cannot have been reused. Without one it could not be watched: it is killed and reaped
+// (by pid, which is still safe), and the error returned.
+int OpenChildPidfd(pid_t pid, int* pidfd) {
+  *pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (*pidfd >= 0) return 0;
+  int err = errno;
+  kill(pid, SIGKILL);
+  siginfo_t info;
+  while (waitid(P_PID, pid, &info, WEXITED) != 0 && errno == EINTR) {}
+  return err;
+}
+
 // Runs EntryMain in a vfork child on a stack of this thread's and reaps it. Returns the sandbox
-// child's pid, or -1 when the entry child failed (its {step, errno} is in the error pipe), or
-// -errno when it could not be cloned. The caller has blocked signals.
-pid_t CloneThroughEntry(ChildContext* c) {
+// child's pid, or -1 when there is none: the entry child failed (its {step, errno} is in the
+// error pipe; *cloneErrno 0) or could not be cloned (*cloneErrno set). The caller has blocked
+// signals.
+pid_t CloneThroughEntry(ChildContext* c, int* cloneErrno) {
   thread_local std::unique_ptr<char[]> entryStack(new char[kEntryStackSize]);
   c->sandboxPid = -1;
   char* top = entryStack.get() + kEntryStackSize;
@@ -636,8 +652,12 @@ pid_t CloneThroughEntry(ChildContext* c) {
   // It shares our fd table and signal handlers too (nothing to copy, nothing to close at its
   // exit): it opens nothing, and every signal is blocked; the sandbox child gets copies of both.
   // (Not CLONE_FS: setns into a user namespace needs an fs_struct of one's own.)
+  *cloneErrno = 0;
   pid_t entry = clone(EntryMain, top, CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_SIGHAND | SIGCHLD, c);
-  if (entry < 0) return -errno;
+  if (entry < 0) {
+    *cloneErrno = errno;
+    return -1;
+  }
   siginfo_t info;
   while (waitid(P_PID, entry, &info, WEXITED) != 0 && errno == EINTR) {}
   return c->sandboxPid;
@@ -800,29 +820,35 @@ int Spawn(const SandboxPlan& sandbox, const CommandPlan& command, SpawnResult* r
     request.callerMask = blocked.KernelMask();
     if (sandbox.sharedNetworkNamespaceFd >= 0) {
       c.sandboxStackTop = stack.get() + kChildStackSize;
-      pid = CloneThroughEntry(&c);
-      if (pid < -1) cloneErrno = -pid;
+      pid = CloneThroughEntry(&c, &cloneErrno);
     } else {
       int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | sandbox.namespaceFlags;
       pid = clone(ChildMain, stack.get() + kChildStackSize, flags, &c, &pidfd);
-      cloneErrno = errno;
+      cloneErrno = pid < 0 ? errno : 0;
     }
   }
   close(errorPipe[1]);
-  if (pid < -1 || (pid == -1 && sandbox.sharedNetworkNamespaceFd < 0)) {
+  if (pid < 0 && cloneErrno != 0) {
     close(errorPipe[0]);
     return -cloneErrno;
   }
-  // Through the entry child: the sandbox child is ours (CLONE_PARENT) and unreaped, so its pid
-  // cannot be reused before we open a pidfd for it. pid -1: the entry child failed.
-  if (pid > 0 && sandbox.sharedNetworkNamespaceFd >= 0) pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  // pid -1 without cloneErrno: the entry child failed; its {step, errno} is in the pipe.
+  if (pid > 0 && sandbox.sharedNetworkNamespaceFd >= 0) {
+    if (int err = OpenChildPidfd(pid, &pidfd); err != 0) {
+      close(errorPipe[0]);
+      return -err;
+    }
+  }
 
   // CLONE_VFORK: we resume only after the child exec'd or exited, so the pipe already holds
   // the failure or is at EOF.
   int32_t childErrno = 0;
   int32_t step = ReadVerdict(errorPipe[0], &childErrno);
   close(errorPipe[0]);
-  if (step == 0 && pid == -1) step = static_cast<int32_t>(ChildStep::kEntryClone), childErrno = EPROTO;  // cannot happen
+  if (step == 0 && pid < 0) {
+    step = static_cast<int32_t>(ChildStep::kEntryClone);  // the entry child died without a word (killed)
+    childErrno = EPROTO;
+  }
   if (step != 0) {
     if (pid > 0) Reap(pid, pidfd);
     if (pidfd >= 0) close(pidfd);
@@ -887,23 +913,25 @@ int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Sta
     char* top = static_cast<char*>(s->stack) + kGuardSize + kStandbyStackSize;
     if (s->sandbox->sharedNetworkNamespaceFd >= 0) {
       s->context->sandboxStackTop = top;
-      pid = CloneThroughEntry(s->context.get());
-      cloneErrno = pid < -1 ? -pid : 0;
+      pid = CloneThroughEntry(s->context.get(), &cloneErrno);
     } else {
       int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD | s->sandbox->namespaceFlags;
       pid = clone(ChildMain, top, flags, s->context.get(), &pidfd);
-      cloneErrno = errno;
+      cloneErrno = pid < 0 ? errno : 0;
     }
   }
   close(errorPipe[1]);
   close(request[1]);
-  if (pid == -1 && s->sandbox->sharedNetworkNamespaceFd >= 0) {
+  if (pid < 0 && cloneErrno != 0) return -cloneErrno;  // ~Standby closes our ends
+  if (pid < 0) {
+    // The entry child failed before the clone (or was killed): its {step, errno}, or EOF.
     int32_t childErrno = EPROTO;
-    ReadVerdict(s->errorPipe, &childErrno);  // the entry child's {step, errno}
+    ReadVerdict(s->errorPipe, &childErrno);
     return -childErrno;
   }
-  if (pid < 0) return -cloneErrno;  // ~Standby closes our ends
-  if (s->sandbox->sharedNetworkNamespaceFd >= 0) pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (s->sandbox->sharedNetworkNamespaceFd >= 0) {
+    if (int err = OpenChildPidfd(pid, &pidfd); err != 0) return -err;
+  }
   s->pid = pid;
   s->pidfd = pidfd;
   if (s->sandbox->namespaceFlags & CLONE_NEWNS) {
@@ -1022,9 +1050,11 @@ int HolderMain(void* arg) {
 }  // namespace
 
 int OpenSharedNetworkNamespace(bool withUserNamespace, int* userFd, int* netFd) {
+  static std::mutex lock;  // process-wide, like the namespaces: worker threads share them
   static SharedNamespaces made{};
   static bool done = false;
   static int madeErr = 0;
+  std::lock_guard<std::mutex> held(lock);
   if (!done) {
     made.withUser = withUserNamespace;
     snprintf(made.uidMap, sizeof made.uidMap, "%u %u 1", getuid(), getuid());

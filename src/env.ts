@@ -1,5 +1,6 @@
 // Environment hygiene for sandboxed children (the reference's list, made systematic): drop
 // variables that carry secrets or steer the dynamic linker, keep what tools need, add markers.
+import { isMainThread } from 'node:worker_threads';
 import { native } from './native.js';
 
 /** Exact names that are always removed from an inherited environment. */
@@ -83,12 +84,14 @@ function writesThrough(env: NodeJS.ProcessEnv): boolean {
 /**
  * process.env without secrets, re-read only when the environment changed: reading process.env
  * whole costs ~35 µs (every read crosses into C++), while the addon compares `environ` with its
- * last copy in ~1 µs. That holds where process.env is the real environment (checked once per
- * process.env object); any other process.env is re-read every time.
+ * last copy in ~1 µs. That holds on the main thread where process.env is the real environment
+ * (checked once per process.env object); any other process.env is re-read every time.
  */
 export function inheritedEnv(): SanitizedEnv {
   const source = process.env;
-  if (!writesThrough(source)) return sanitizeEnv(source);
+  // Workers re-read it: a worker's process.env is its own copy, or shares `environ` with the
+  // main thread (SHARE_ENV), which the addon could not read safely while another thread sets it.
+  if (!isMainThread || !writesThrough(source)) return sanitizeEnv(source);
   const generation = native().environGeneration();
   if (lastInherited?.generation !== generation || lastInherited.source !== source) {
     lastInherited = { generation, source, ...sanitizeEnv(source) };

@@ -296,8 +296,18 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   const landlockAbi = Math.min(probe.landlockAbi, options.landlockAbiCap ?? probe.landlockAbi);
   const scopedWithoutNetns = probe.seccompFilter && arch !== null && !profile.logOnly && landlockAbi >= 6;
   const useNetns = useNamespaces && network !== 'full' && probe.networkNamespace;
+  // Resource limits: cgroup leaves where writable, else rlimits that hold without breaking tools.
+  const resourceLimits = policy.resourceLimits();
+  const limits = planLimits(resourceLimits, limitsEnvironment(probe, useNamespaces && !probe.isRoot, resourceLimits));
+  missing.push(...limits.missing);
+  // A pids cap held by RLIMIT_NPROC, which the kernel counts per user namespace, needs a user
+  // namespace of the sandbox's own: such a sandbox gets private ones (a user namespace nested in
+  // the shared one would be owned by the uid every sandbox in the shared one runs as).
+  const ownUserNamespace = limits.report.pids.mechanism === 'rlimit-userns';
   const shared =
-    useNetns && network === 'none' && scopedWithoutNetns && options.networkNamespace !== 'private' ? sharedNetworkNamespace(probe.isRoot) : null;
+    useNetns && network === 'none' && scopedWithoutNetns && !ownUserNamespace && options.networkNamespace !== 'private'
+      ? sharedNetworkNamespace(probe.isRoot)
+      : null;
   // Allowlist: the child's namespace holds only the proxy's listener (created by the child,
   // served by the host). Without a namespace nothing would force traffic through the proxy,
   // so the allowlist cannot hold: strict refuses; best-effort cuts the network off entirely.
@@ -306,22 +316,14 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   if (confining && network === 'allowlist' && !allowlistViaProxy) {
     missing.push('network allowlist: no network namespace here to force traffic through the egress proxy (network would be cut off entirely)');
   }
-  // Resource limits: cgroup leaves where writable, else rlimits that hold without breaking tools.
-  const resourceLimits = policy.resourceLimits();
-  const limits = planLimits(resourceLimits, limitsEnvironment(probe, useNamespaces && !probe.isRoot, resourceLimits));
-  missing.push(...limits.missing);
-
   let namespaceFlags = 0;
   const mounts: NativeMountOp[] = [];
   if (useNamespaces) {
-    // Joining the shared network namespace means joining the user namespace that owns it. A
-    // sandbox whose pids cap is RLIMIT_NPROC, which the kernel counts per user namespace, gets
-    // one of its own nested in it, or the cap would count every sandbox's tasks.
-    const ownUserNamespace = !probe.isRoot && (!shared || limits.report.pids.mechanism === 'rlimit-userns');
+    // Joining the shared network namespace means joining the user namespace that owns it.
     namespaceFlags =
       CLONE_NEWNS |
       CLONE_NEWPID |
-      (ownUserNamespace ? CLONE_NEWUSER : 0) |
+      (!probe.isRoot && !shared ? CLONE_NEWUSER : 0) |
       (useNetns && !shared ? CLONE_NEWNET : 0) |
       (probe.ipcNamespace ? CLONE_NEWIPC : 0);
     mounts.push({ kind: MountKind.proc, target: '/proc' });
@@ -368,7 +370,9 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     } else if (shared) {
       networkReport.by.push("network namespace shared by this host's no-network sandboxes (nothing but lo, down)");
       networkReport.by.push('landlock abstract unix socket scope');
-      networkReport.gaps.push("abstract unix socket names are shared with this host's other no-network sandboxes (the scope keeps them from connecting to one another's)");
+      networkReport.gaps.push(
+        "shared with this host's other no-network sandboxes: the names of their abstract unix sockets and the paths in /proc/net/unix are visible, and an abstract name one of them binds first is taken for the others (EADDRINUSE); none can connect to another's (the scope)",
+      );
     } else if (useNetns) networkReport.by.push('network namespace (loopback only)');
     if (seccomp) networkReport.by.push('seccomp socket rules');
     if (probe.landlockAbi >= 4 && (options.landlockAbiCap ?? 99) >= 4) networkReport.by.push('landlock tcp');

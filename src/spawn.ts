@@ -132,7 +132,8 @@ function childMarkers(policy: SandboxPolicy, cwd: string, proxied: boolean): Rec
     perPolicy = new Map();
     markerCache.set(policy, perPolicy);
   }
-  const key = `${proxied ? 'p' : 'd'}${cwd}`;
+  // CORDON_WRITABLE_ROOTS includes $TMPDIR unless the policy excludes it.
+  const key = `${proxied ? 'p' : 'd'}${process.env.TMPDIR ?? ''}\0${cwd}`;
   let extra = perPolicy.get(key);
   if (!extra) {
     extra = proxied ? { ...markers(policy, cwd), ...sandboxProxyEnv() } : markers(policy, cwd);

@@ -82,6 +82,8 @@ describe('spawnSandboxed basics', () => {
     expect(() => spawnSandboxed('true', [], { stdio: ['pipe', 'bogus' as 'pipe', 'pipe'] })).toThrow(/options\.stdio/);
     expect(() => spawnSandboxed('true', [], { killSignal: 'SIGNOPE' as NodeJS.Signals })).toThrow(/options\.killSignal/);
     expect(() => spawnSandboxed('true', [], { bogus: 1 } as object)).toThrow(/unknown option\(s\): bogus/);
+    // A NUL in a name would start a second variable in execve's block (LD_PRELOAD here).
+    expect(() => spawnSandboxed('true', [], { env: { 'X\0LD_PRELOAD': '/nonexistent.so' } })).toThrow(/options\.env: variable name "X\\u0000LD_PRELOAD" contains a NUL byte/);
     expect(() => spawnSandboxed('true', [], { policy: { type: 'nope' } })).toThrow(/type/);
     expect(openFdCount()).toBe(before);
   });
@@ -217,6 +219,29 @@ describe('environment hygiene', () => {
     expect(out[5]).toContain('T_WORKER=copy'); // the worker's own copy of the environment
   });
 
+  it('CORDON_WRITABLE_ROOTS follows a $TMPDIR changed between spawns', async () => {
+    const saved = process.env.TMPDIR;
+    const [a, b] = [tempDir('cordon-tmpdir-a-'), tempDir('cordon-tmpdir-b-')];
+    try {
+      const withTmpdir = SandboxPolicy.parse({ type: 'workspace_write', writable_roots: [{ root: ws.dir }], exclude_tmpdir_env_var: false });
+      const roots = async () => {
+        const env = (await execSandboxed('env', [], { policy: withTmpdir, cwd: ws.dir })).stdout as string;
+        return /^CORDON_WRITABLE_ROOTS=(.*)$/m.exec(env)?.[1]?.split(':') ?? [];
+      };
+      process.env.TMPDIR = a.dir;
+      expect(await roots()).toContain(a.dir);
+      process.env.TMPDIR = b.dir;
+      const second = await roots();
+      expect(second).toContain(b.dir);
+      expect(second).not.toContain(a.dir);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      a.cleanup();
+      b.cleanup();
+    }
+  });
+
   it('uses a caller-provided env as given, plus markers', async () => {
     const r = await execSandboxed('/usr/bin/env', [], { policy, cwd: ws.dir, env: { ONLY: '1', OPENAI_API_KEY: 'given' } });
     const lines = (r.stdout as string).trim().split('\n').sort();
@@ -349,6 +374,33 @@ describe('at scale', () => {
     expect(openFdCount(), `fds changed: ${JSON.stringify(fdDiff(before, fdTable()))}`).toBe(fds);
     expect(zombieChildren()).toEqual([]);
     expect(resources()).toBeLessThanOrEqual(handles);
+  }, 120_000);
+
+  it('spawns from the main thread and two workers at once, while host sockets come and go, all complete', () => {
+    // The addon's revalidation state (env generation, /proc/net/unix) is process-wide: a data
+    // race there corrupted the heap. A plain node host, as users run it.
+    const entry = new URL('../../dist/index.js', import.meta.url).pathname;
+    const script = `
+      import { execSandboxed, SandboxPolicy } from ${JSON.stringify(entry)};
+      import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+      import net from 'node:net';
+      const policy = SandboxPolicy.workspaceWrite([${JSON.stringify(ws.dir)}]);
+      const loop = async (n) => { let ok = 0; for (let i = 0; i < n; i++) if ((await execSandboxed('true', [], { policy, cwd: ${JSON.stringify(ws.dir)} })).exitCode === 0) ok++; return ok; };
+      if (!isMainThread) {
+        parentPort.postMessage(await loop(150));
+      } else {
+        let churn = true;
+        (async () => { for (let i = 0; churn; i++) { const p = ${JSON.stringify(ws.dir)} + '/churn-' + (i % 4) + '.sock'; const s = net.createServer().listen(p); await new Promise((r) => setTimeout(r, 2)); await new Promise((r) => s.close(r)); } })();
+        const workers = [0, 1].map(() => new Promise((r, j) => new Worker(new URL(import.meta.url)).on('message', r).on('error', j)));
+        const counts = await Promise.all([loop(150), ...workers]);
+        churn = false;
+        console.log(JSON.stringify(counts));
+      }
+    `;
+    const file = join(ws.dir, 'threads-host.mjs');
+    writeFileSync(file, script);
+    const out = execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 110_000 });
+    expect(JSON.parse(out)).toEqual([150, 150, 150]);
   }, 120_000);
 
   it('100 concurrent spawns all complete with their own output', async () => {
