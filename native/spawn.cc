@@ -943,7 +943,7 @@ int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Sta
   return 0;
 }
 
-int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result) {
+int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result, void (*whileWaiting)(void*), void* arg) {
   CommandArrays arrays(command);
   LaunchRequest request;
   if (int rc = BuildRequest(command, arrays, &request); rc < 0) {
@@ -970,6 +970,7 @@ int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result) {
     DiscardStandby(s);  // it died (EPIPE, ECONNREFUSED): its set-up failed, or it was killed
     return kStandbyUnusable;
   }
+  if (whileWaiting != nullptr) whileWaiting(arg);
   // `request` stays on our stack until the verdict: the standby reads it before execve.
   struct pollfd verdict = {s->errorPipe, POLLIN, 0};
   int ready;

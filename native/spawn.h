@@ -169,7 +169,10 @@ int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Sta
 // had died or failed its set-up: it has been reaped, and the caller spawns afresh. The standby
 // is used up either way.
 constexpr int kStandbyUnusable = 1;
-int LaunchStandby(Standby* standby, const CommandPlan& command, SpawnResult* result);
+// whileWaiting, when given, runs once the command is sent, while the standby runs its steps and
+// execve (work the caller would do next anyway overlaps them).
+int LaunchStandby(Standby* standby, const CommandPlan& command, SpawnResult* result,
+                  void (*whileWaiting)(void*) = nullptr, void* arg = nullptr);
 
 // Kills and reaps an unused standby and releases its mount namespace. Blocks until it is gone
 // (a SIGKILLed child that was waiting: well under a millisecond) and may tear a mount tree
