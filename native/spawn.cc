@@ -166,6 +166,7 @@ struct ChildContext {
   // where the entry child leaves its pid for the parent (shared memory).
   char* sandboxStackTop = nullptr;
   volatile pid_t sandboxPid = -1;
+  const cpu_set_t* entryAffinity = nullptr;  // the host thread's own, which the sandbox child gets back
 };
 
 namespace {
@@ -608,6 +609,7 @@ int EntryMain(void* arg) {
     if (long r = Sys(SYS_setns, plan.sharedUserNamespaceFd, CLONE_NEWUSER); r < 0) Fail(c, ChildStep::kJoinNamespace, r);
   }
   if (long r = Sys(SYS_setns, plan.sharedNetworkNamespaceFd, CLONE_NEWNET); r < 0) Fail(c, ChildStep::kJoinNamespace, r);
+  if (c->entryAffinity != nullptr) Sys(SYS_sched_setaffinity, 0, sizeof(cpu_set_t), c->entryAffinity);  // the sandbox child's
   // CLONE_PARENT_SETTID: the kernel stores the pid in the host's memory before the child runs,
   // so the host knows its child even if this one is killed right after the clone.
   int flags = CLONE_VM | CLONE_PARENT | CLONE_PARENT_SETTID | SIGCHLD | plan.namespaceFlags |
@@ -653,9 +655,22 @@ pid_t CloneThroughEntry(ChildContext* c, int* cloneErrno) {
   // exit): it opens nothing, and every signal is blocked; the sandbox child gets copies of both.
   // (Not CLONE_FS: setns into a user namespace needs an fs_struct of one's own.)
   *cloneErrno = 0;
+  // The entry child runs on this thread's CPU (which it would leave idle, suspended): placed
+  // elsewhere by fork balancing, it would queue behind whatever runs there.
+  cpu_set_t original, one;
+  bool pinned = false;
+  if (sched_getaffinity(0, sizeof original, &original) == 0) {
+    int cpu = sched_getcpu();
+    CPU_ZERO(&one);
+    if (cpu >= 0) CPU_SET(cpu, &one);
+    pinned = cpu >= 0 && sched_setaffinity(0, sizeof one, &one) == 0;
+  }
+  c->entryAffinity = pinned ? &original : nullptr;
   pid_t entry = clone(EntryMain, top, CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_SIGHAND | SIGCHLD, c);
+  int err = errno;
+  if (pinned) sched_setaffinity(0, sizeof original, &original);
   if (entry < 0) {
-    *cloneErrno = errno;
+    *cloneErrno = err;
     return -1;
   }
   siginfo_t info;

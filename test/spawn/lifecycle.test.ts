@@ -1,5 +1,5 @@
 import { execFileSync, spawn as nodeSpawn } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execSandboxed, releaseStandbys, SandboxPolicy, spawnSandboxed, SpawnOptionsError, type SandboxedProcess } from '../../src/index.js';
@@ -71,6 +71,16 @@ describe('spawnSandboxed basics', () => {
     const err = await execSandboxed('true', [], { policy: SandboxPolicy.readOnly(), cwd: missing }).catch((e) => e);
     expect(err.code).toBe('ENOENT');
     expect(err.message).toContain(missing);
+  });
+
+  it('the command runs on every CPU the host may use (the entry child is pinned for its clone only)', async () => {
+    const allowed = (status: string) => /^Cpus_allowed_list:\s*(\S+)$/m.exec(status)?.[1];
+    const host = allowed(readFileSync('/proc/self/status', 'utf8'));
+    // Fresh children, then ones launched from standbys made while the previous one launched.
+    for (let i = 0; i < 4; i++) {
+      const r = await execSandboxed('cat', ['/proc/self/status'], { policy, cwd: ws.dir });
+      expect(allowed(r.stdout as string)).toBe(host);
+    }
   });
 
   it('refuses bad options synchronously with the field named, and spawns nothing', () => {
