@@ -294,7 +294,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   // (networkNamespace: 'private'), or for the allowlist (its proxy listener), each sandbox
   // gets its own.
   const landlockAbi = Math.min(probe.landlockAbi, options.landlockAbiCap ?? probe.landlockAbi);
-  const scopedWithoutNetns = probe.seccompFilter && arch !== null && !profile.logOnly && landlockAbi >= 6;
+  const sandboxesKeptApart = probe.seccompFilter && arch !== null && !profile.logOnly && landlockAbi >= 6;
   const useNetns = useNamespaces && network !== 'full' && probe.networkNamespace;
   // Resource limits: cgroup leaves where writable, else rlimits that hold without breaking tools.
   const resourceLimits = policy.resourceLimits();
@@ -305,7 +305,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   // the shared one would be owned by the uid every sandbox in the shared one runs as).
   const ownUserNamespace = limits.report.pids.mechanism === 'rlimit-userns';
   const shared =
-    useNetns && network === 'none' && scopedWithoutNetns && !ownUserNamespace && options.networkNamespace !== 'private'
+    useNetns && network === 'none' && sandboxesKeptApart && !ownUserNamespace && options.networkNamespace !== 'private'
       ? sharedNetworkNamespace(probe.isRoot)
       : null;
   // Allowlist: the child's namespace holds only the proxy's listener (created by the child,
