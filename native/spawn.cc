@@ -166,7 +166,7 @@ struct ChildContext {
   // where the entry child leaves its pid for the parent (shared memory).
   char* sandboxStackTop = nullptr;
   volatile pid_t sandboxPid = -1;
-  const cpu_set_t* entryAffinity = nullptr;  // the host thread's own, which the sandbox child gets back
+  const cpu_set_t* entryAffinity = nullptr;  // set while the entry child is pinned: the mask to undo it with
 };
 
 namespace {
@@ -609,7 +609,10 @@ int EntryMain(void* arg) {
     if (long r = Sys(SYS_setns, plan.sharedUserNamespaceFd, CLONE_NEWUSER); r < 0) Fail(c, ChildStep::kJoinNamespace, r);
   }
   if (long r = Sys(SYS_setns, plan.sharedNetworkNamespaceFd, CLONE_NEWNET); r < 0) Fail(c, ChildStep::kJoinNamespace, r);
-  if (c->entryAffinity != nullptr) Sys(SYS_sched_setaffinity, 0, sizeof(cpu_set_t), c->entryAffinity);  // the sandbox child's
+  // The sandbox child must not stay pinned to the host's CPU (its commands would inherit it).
+  if (c->entryAffinity != nullptr) {
+    if (long r = Sys(SYS_sched_setaffinity, 0, sizeof(cpu_set_t), c->entryAffinity); r < 0) Fail(c, ChildStep::kEntryClone, r);
+  }
   // CLONE_PARENT_SETTID: the kernel stores the pid in the host's memory before the child runs,
   // so the host knows its child even if this one is killed right after the clone.
   int flags = CLONE_VM | CLONE_PARENT | CLONE_PARENT_SETTID | SIGCHLD | plan.namespaceFlags |
@@ -656,19 +659,30 @@ pid_t CloneThroughEntry(ChildContext* c, int* cloneErrno) {
   // (Not CLONE_FS: setns into a user namespace needs an fs_struct of one's own.)
   *cloneErrno = 0;
   // The entry child runs on this thread's CPU (which it would leave idle, suspended): placed
-  // elsewhere by fork balancing, it would queue behind whatever runs there.
+  // elsewhere by fork balancing, it would queue behind whatever runs there. Only a thread free
+  // to run on every online CPU is pinned, and it gets a full mask back (the kernel trims that to
+  // its cpuset, now and after the cpuset changes), as does the sandbox child; a thread with an
+  // affinity of its own is left alone. A failed restore leaves the host pinned: it is retried
+  // with the mask read before.
+  static const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  static cpu_set_t everyCpu = [] {
+    cpu_set_t all;
+    memset(&all, 0xff, sizeof all);
+    return all;
+  }();
   cpu_set_t original, one;
   bool pinned = false;
-  if (sched_getaffinity(0, sizeof original, &original) == 0) {
+  if (online > 1 && sched_getaffinity(0, sizeof original, &original) == 0 && CPU_COUNT(&original) == online) {
     int cpu = sched_getcpu();
     CPU_ZERO(&one);
     if (cpu >= 0) CPU_SET(cpu, &one);
     pinned = cpu >= 0 && sched_setaffinity(0, sizeof one, &one) == 0;
   }
-  c->entryAffinity = pinned ? &original : nullptr;
+  c->entryAffinity = pinned ? &everyCpu : nullptr;
   pid_t entry = clone(EntryMain, top, CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_SIGHAND | SIGCHLD, c);
   int err = errno;
-  if (pinned) sched_setaffinity(0, sizeof original, &original);
+  c->entryAffinity = nullptr;
+  if (pinned && sched_setaffinity(0, sizeof everyCpu, &everyCpu) != 0) sched_setaffinity(0, sizeof original, &original);
   if (entry < 0) {
     *cloneErrno = err;
     return -1;
@@ -827,6 +841,19 @@ int Spawn(const SandboxPlan& sandbox, const CommandPlan& command, SpawnResult* r
   // The stack is only in use while this thread is suspended (CLONE_VFORK), so one per thread.
   thread_local std::unique_ptr<char[]> stack(new char[kChildStackSize]);
 
+  // Through the entry child, the pidfd is opened after the child has exec'd: a slot for it is
+  // held from here, so a full fd table fails the spawn before the command runs, not after.
+  int pidfdSlot = -1;
+  if (sandbox.sharedNetworkNamespaceFd >= 0) {
+    pidfdSlot = fcntl(errorPipe[0], F_DUPFD_CLOEXEC, 0);
+    if (pidfdSlot < 0) {
+      int err = errno;
+      close(errorPipe[0]);
+      close(errorPipe[1]);
+      return -err;
+    }
+  }
+
   int pidfd = -1;
   pid_t pid;
   int cloneErrno = 0;
@@ -843,6 +870,7 @@ int Spawn(const SandboxPlan& sandbox, const CommandPlan& command, SpawnResult* r
     }
   }
   close(errorPipe[1]);
+  if (pidfdSlot >= 0) close(pidfdSlot);
   if (pid < 0 && cloneErrno != 0) {
     close(errorPipe[0]);
     return -cloneErrno;
@@ -985,7 +1013,7 @@ int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result, v
     DiscardStandby(s);  // it died (EPIPE, ECONNREFUSED): its set-up failed, or it was killed
     return kStandbyUnusable;
   }
-  if (whileWaiting != nullptr) whileWaiting(arg);
+  if (whileWaiting != nullptr) whileWaiting(arg);  // kLaunchTimeoutMs counts from here: a longer bound, never a shorter one
   // `request` stays on our stack until the verdict: the standby reads it before execve.
   struct pollfd verdict = {s->errorPipe, POLLIN, 0};
   int ready;

@@ -91,6 +91,8 @@ export function inheritedEnv(): SanitizedEnv {
   const source = process.env;
   // Workers re-read it: a worker's process.env is its own copy, or shares `environ` with the
   // main thread (SHARE_ENV), which the addon could not read safely while another thread sets it.
+  // (A SHARE_ENV worker's setenv can still run while the main thread's addon walks `environ`,
+  // as it can while any library calls getenv: Node's own lock is not ours to take.)
   if (!isMainThread || !writesThrough(source)) return sanitizeEnv(source);
   const generation = native().environGeneration();
   if (lastInherited?.generation !== generation || lastInherited.source !== source) {

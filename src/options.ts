@@ -172,11 +172,13 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
     issues.push({ path: 'options', message: 'must be an object' });
     throw new SpawnOptionsError(issues);
   }
-  // A NUL in a name would end its entry in execve's block there and start another variable.
+  // A NUL in a name would end its entry in execve's block there and start another variable; an
+  // '=' would make it another variable's name with a value prefix (CORDON_NETWORK=full...).
   const env = (options as { env?: unknown } | undefined)?.env;
   if (typeof env === 'object' && env !== null) {
     for (const name of Object.keys(env)) {
       if (name.includes('\0')) issues.push({ path: 'options.env', message: `variable name ${JSON.stringify(name)} contains a NUL byte` });
+      else if (name === '' || name.includes('=')) issues.push({ path: 'options.env', message: `variable name ${JSON.stringify(name)} is empty or contains '='` });
     }
   }
   let o: z.infer<typeof optionsSchema>;

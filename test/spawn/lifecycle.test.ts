@@ -81,6 +81,23 @@ describe('spawnSandboxed basics', () => {
       const r = await execSandboxed('cat', ['/proc/self/status'], { policy, cwd: ws.dir });
       expect(allowed(r.stdout as string)).toBe(host);
     }
+    expect(allowed(readFileSync('/proc/self/status', 'utf8'))).toBe(host); // and the host's own is as it was
+    // A host with an affinity of its own (taskset) keeps it, and so do its commands.
+    const entry = new URL('../../dist/index.js', import.meta.url).pathname;
+    const script = `
+      import { execSandboxed, SandboxPolicy } from ${JSON.stringify(entry)};
+      import { readFileSync } from 'node:fs';
+      const policy = SandboxPolicy.workspaceWrite([${JSON.stringify(ws.dir)}]);
+      const allowed = (t) => /^Cpus_allowed_list:\\s*(\\S+)$/m.exec(t)[1];
+      const seen = [];
+      for (let i = 0; i < 4; i++) seen.push(allowed(String((await execSandboxed('cat', ['/proc/self/status'], { policy, cwd: ${JSON.stringify(ws.dir)} })).stdout)));
+      seen.push(allowed(readFileSync('/proc/self/status', 'utf8')));
+      console.log(JSON.stringify(seen));
+    `;
+    const file = join(ws.dir, 'affinity-host.mjs');
+    writeFileSync(file, script);
+    const out = JSON.parse(execFileSync('taskset', ['-c', '0', process.execPath, file], { encoding: 'utf8' }));
+    expect(out).toEqual(['0', '0', '0', '0', '0']);
   });
 
   it('refuses bad options synchronously with the field named, and spawns nothing', () => {
@@ -94,6 +111,7 @@ describe('spawnSandboxed basics', () => {
     expect(() => spawnSandboxed('true', [], { bogus: 1 } as object)).toThrow(/unknown option\(s\): bogus/);
     // A NUL in a name would start a second variable in execve's block (LD_PRELOAD here).
     expect(() => spawnSandboxed('true', [], { env: { 'X\0LD_PRELOAD': '/nonexistent.so' } })).toThrow(/options\.env: variable name "X\\u0000LD_PRELOAD" contains a NUL byte/);
+    expect(() => spawnSandboxed('true', [], { env: { 'CORDON_NETWORK=full': 'x' } })).toThrow(/options\.env: variable name "CORDON_NETWORK=full" is empty or contains '='/);
     expect(() => spawnSandboxed('true', [], { policy: { type: 'nope' } })).toThrow(/type/);
     expect(openFdCount()).toBe(before);
   });
