@@ -485,6 +485,34 @@ void ArmStandbyExpiry(SpawnState* state) {
   uv_timer_start(state->standbyExpiry, OnStandbyExpiry, due, 0);
 }
 
+// Makes a standby for key unless one is there or the slots are full; true when it made one.
+// Full: the ones there wait for their sandboxes (or expire). Evicting them would make three
+// sandboxes used in turn pay for a standby per spawn and use none.
+bool MakeStandby(SpawnState* state, double key, const std::shared_ptr<const cordon::SandboxPlan>& plan) {
+  for (const StandbySlot& slot : state->standbys) {
+    if (slot.key == key) return false;
+  }
+  if (state->standbys.size() >= kMaxStandbys) return false;
+  std::unique_ptr<cordon::Standby> standby;
+  if (cordon::StartStandby(plan, &standby) != 0) return false;  // the next spawn clones as usual
+  state->standbys.push_back({key, uv_now(state->loop), std::move(standby)});
+  return true;
+}
+
+void OnPrewarmIdle(uv_idle_t* idle) {
+  SpawnState* state = static_cast<SpawnState*>(idle->data);
+  uv_idle_stop(idle);
+  std::vector<double> keys;
+  keys.swap(state->prewarmKeys);
+  for (double key : keys) {
+    for (const CachedSandbox& c : state->sandboxes) {
+      if (c.key == key) MakeStandby(state, key, c.plan);
+    }
+  }
+  uv_update_time(state->loop);
+  ArmStandbyExpiry(state);
+}
+
 // While a standby launches its command, the host thread would only wait for its verdict: the
 // next spawn's standby is made then (an exec loop's next spawn is of the same sandbox) rather
 // than on the next idle turn, where its clone would sit between the command's exit and its
@@ -497,38 +525,7 @@ struct NextStandby {
 };
 void MakeNextStandby(void* arg) {
   NextStandby* next = static_cast<NextStandby*>(arg);
-  for (const StandbySlot& slot : next->state->standbys) {
-    if (slot.key == next->key) return;
-  }
-  if (next->state->standbys.size() >= kMaxStandbys) return;  // full: see OnPrewarmIdle
-  std::unique_ptr<cordon::Standby> standby;
-  if (cordon::StartStandby(next->plan, &standby) != 0) return;
-  next->state->standbys.push_back({next->key, uv_now(next->state->loop), std::move(standby)});
-  next->made = true;
-}
-
-void OnPrewarmIdle(uv_idle_t* idle) {
-  SpawnState* state = static_cast<SpawnState*>(idle->data);
-  uv_idle_stop(idle);
-  std::vector<double> keys;
-  keys.swap(state->prewarmKeys);
-  for (double key : keys) {
-    bool have = false;
-    for (const StandbySlot& slot : state->standbys) have = have || slot.key == key;
-    const CachedSandbox* cached = nullptr;
-    for (const CachedSandbox& c : state->sandboxes) {
-      if (c.key == key) cached = &c;
-    }
-    if (have || cached == nullptr) continue;
-    // Full: the ones there wait for their sandboxes (or expire). Evicting them would make
-    // three sandboxes used in turn pay for a standby per spawn and use none.
-    if (state->standbys.size() >= kMaxStandbys) continue;
-    std::unique_ptr<cordon::Standby> standby;
-    if (cordon::StartStandby(cached->plan, &standby) != 0) continue;  // the next spawn clones as usual
-    state->standbys.push_back({key, uv_now(state->loop), std::move(standby)});
-  }
-  uv_update_time(state->loop);
-  ArmStandbyExpiry(state);
+  next->made = MakeStandby(next->state, next->key, next->plan);
 }
 
 void SchedulePrewarm(SpawnState* state, double key) {

@@ -207,6 +207,15 @@ long WriteWhole(const char* path, const char* data) {
   return written == static_cast<long>(len) ? 0 : -EIO;
 }
 
+// A user namespace's id maps, written by a process inside it: setgroups first (the kernel
+// refuses an unprivileged gid_map before it), then one line each mapping the id to itself.
+long WriteIdMaps(const char* uidMap, const char* gidMap) {
+  long r = WriteWhole("/proc/self/setgroups", "deny");
+  if (r == 0) r = WriteWhole("/proc/self/uid_map", uidMap);
+  if (r == 0) r = WriteWhole("/proc/self/gid_map", gidMap);
+  return r;
+}
+
 // Read-only remount of a bind mount. In a user namespace the kernel refuses a remount that
 // would clear a locked nosuid/nodev/noexec/atime flag of the source mount, so keep them
 // (bubblewrap does the same; debuerreotype#197).
@@ -378,10 +387,7 @@ void SetUpSandbox(const ChildContext* c) {
 
   // 4. User namespace maps: the sandbox keeps the caller's uid/gid (no fake root).
   if (plan.writeIdMaps) {
-    long r = WriteWhole("/proc/self/setgroups", "deny");
-    if (r == 0) r = WriteWhole("/proc/self/uid_map", c->uidMap);
-    if (r == 0) r = WriteWhole("/proc/self/gid_map", c->gidMap);
-    if (r < 0) Fail(c, ChildStep::kUserNamespaceMaps, r);
+    if (long r = WriteIdMaps(c->uidMap, c->gidMap); r < 0) Fail(c, ChildStep::kUserNamespaceMaps, r);
   }
 
   // 5. Mount plan, in a private copy of the host's mount tree.
@@ -1068,10 +1074,7 @@ struct SharedNamespaces {
 int HolderMain(void* arg) {
   SharedNamespaces* n = static_cast<SharedNamespaces*>(arg);
   if (n->withUser) {
-    long r = WriteWhole("/proc/self/setgroups", "deny");
-    if (r == 0) r = WriteWhole("/proc/self/uid_map", n->uidMap);
-    if (r == 0) r = WriteWhole("/proc/self/gid_map", n->gidMap);
-    if (r < 0) {
+    if (long r = WriteIdMaps(n->uidMap, n->gidMap); r < 0) {
       n->err = static_cast<int>(-r);
       Exit(1);
     }

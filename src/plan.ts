@@ -136,8 +136,7 @@ let sharedNetns: { userFd: number; netFd: number } | null | undefined;
 function sharedNetworkNamespace(isRoot: boolean): { userFd: number; netFd: number } | null {
   if (sharedNetns === undefined) {
     try {
-      const made = native().sharedNetworkNamespace(!isRoot);
-      sharedNetns = isRoot ? { userFd: -1, netFd: made.netFd } : made;
+      sharedNetns = native().sharedNetworkNamespace(!isRoot); // userFd -1 for root: no user namespace
     } catch {
       sharedNetns = null;
     }
@@ -375,7 +374,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
       );
     } else if (useNetns) networkReport.by.push('network namespace (loopback only)');
     if (seccomp) networkReport.by.push('seccomp socket rules');
-    if (probe.landlockAbi >= 4 && (options.landlockAbiCap ?? 99) >= 4) networkReport.by.push('landlock tcp');
+    if (landlockAbi >= 4) networkReport.by.push('landlock tcp');
     if (!useNetns) networkReport.gaps.push('no network namespace: the host loopback is reachable where seccomp allows inet sockets');
   }
 

@@ -123,16 +123,18 @@ interface CacheEntry {
 const cache = new Map<string, CacheEntry>();
 
 function stampOf(path: string, withMtime: boolean): Stamp {
+  // What native().lstatStamps reports for a path it cannot lstat.
+  const missing: Stamp = withMtime ? { path, ino: -1, mtime: { sec: 0, nsec: 0 } } : { path, ino: -1 };
   try {
     // Most stamps are of sensitive paths that do not exist: a thrown ENOENT costs an Error with
     // a stack trace (~10x the lstat itself).
     const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
-    if (st === undefined) return withMtime ? { path, ino: -1, mtime: { sec: 0, nsec: 0 } } : { path, ino: -1 };
+    if (st === undefined) return missing;
     const ino = Number(st.ino);
     if (!withMtime) return { path, ino };
     return { path, ino, mtime: { sec: Number(st.mtimeNs / 1_000_000_000n), nsec: Number(st.mtimeNs % 1_000_000_000n) } };
   } catch {
-    return withMtime ? { path, ino: -1, mtime: { sec: 0, nsec: 0 } } : { path, ino: -1 };
+    return missing;
   }
 }
 
