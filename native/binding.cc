@@ -663,7 +663,7 @@ bool ReadSandbox(Napi::Object o, cordon::SandboxPlan* plan, std::string* error) 
       cordon::MountOp op;
       int64_t kind = 0, flags = 0;
       if (!GetInt(m, "kind", &kind) || kind < cordon::MountOp::kBindReadOnly ||
-          kind > cordon::MountOp::kBindWritable || !m.Get("target").IsString()) {
+          kind > cordon::MountOp::kBindSelf || !m.Get("target").IsString()) {
         *error = "plan.mounts";
         return false;
       }
@@ -672,6 +672,17 @@ bool ReadSandbox(Napi::Object o, cordon::SandboxPlan* plan, std::string* error) 
       if (m.Get("source").IsString()) op.source = m.Get("source").As<Napi::String>().Utf8Value();
       if (GetInt(m, "preservedFlags", &flags)) op.preservedFlags = static_cast<unsigned long>(flags);
       op.optional = m.Get("optional").IsBoolean() && m.Get("optional").As<Napi::Boolean>().Value();
+      if (m.Get("data").IsString()) op.data = m.Get("data").As<Napi::String>().Utf8Value();
+      int64_t slot = -1, mode = 0;
+      if (GetInt(m, "slot", &slot)) op.slot = static_cast<int>(slot);
+      if (GetInt(m, "mode", &mode)) op.mode = static_cast<unsigned>(mode);
+      int64_t access = 0;
+      if (GetInt(m, "landlockAccess", &access)) op.landlockAccess = static_cast<uint64_t>(access);
+      if ((op.kind == cordon::MountOp::kDetach || op.kind == cordon::MountOp::kAttach) &&
+          (op.slot < 0 || op.slot >= cordon::kMountSlots)) {
+        *error = "plan.mounts (slot)";
+        return false;
+      }
       plan->mounts.push_back(std::move(op));
     }
   }

@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "raw_syscall.h"
+
 namespace cordon {
 namespace {
 
@@ -129,6 +131,15 @@ long MountPreservedFlags(const std::string& path) {
   const unsigned long kKeep =
       ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC | ST_NOATIME | ST_NODIRATIME | ST_RELATIME;
   return (long)(sv.f_flag & kKeep);
+}
+
+long AddFreshMountRule(int rulesetFd, const char* path, uint64_t access) {
+  long fd = RawSyscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>(path), O_PATH | O_CLOEXEC | O_DIRECTORY);
+  if (fd < 0) return fd;
+  PathBeneathAttr attr = {access, static_cast<int32_t>(fd)};
+  long r = RawSyscall(SYS_landlock_add_rule, rulesetFd, kRulePathBeneath, reinterpret_cast<long>(&attr), 0);
+  RawSyscall(SYS_close, fd);
+  return r;
 }
 
 }  // namespace cordon

@@ -78,6 +78,12 @@ struct LandlockBuildError {
 // rule. Returns the fd, or -errno with *error filled in; no fd leaks on any path.
 int BuildLandlockRuleset(const LandlockRulesetSpec& spec, LandlockBuildError* error);
 
+// From the sandbox child, between clone and execve (raw syscalls only): grants `access` beneath
+// `path`, a file system the child has just mounted (a private /tmp, /dev, /proc). Its inode did
+// not exist when the parent built the ruleset, and Landlock ignores the rules of the directory
+// a mount covers (its walk skips hidden mountpoints). Returns 0 or -errno.
+long AddFreshMountRule(int rulesetFd, const char* path, uint64_t access);
+
 // Releases a cached ruleset fd (close(2)); returns 0 or -errno.
 int CloseLandlockRuleset(int fd);
 

@@ -71,6 +71,7 @@
 #include <memory>
 #include <mutex>
 
+#include "landlock.h"
 #include "raw_syscall.h"
 
 #ifndef CLONE_PIDFD
@@ -249,10 +250,46 @@ long SetMountAttributes(const char* target, unsigned flags, uint64_t set, uint64
   return Sys(SYS_mount_setattr, AT_FDCWD, target, flags, &attr, sizeof attr);
 }
 
-long ApplyMountOp(const MountOp& op) {
+#ifndef SYS_open_tree
+#define SYS_open_tree 428  // same number on every architecture (Linux 5.2)
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+constexpr unsigned kOpenTreeClone = 1;
+constexpr unsigned kMoveMountFromEmptyPath = 0x4;
+constexpr int kAtEmptyPath = 0x1000;
+
+// slots: the detached copies of kDetach, -1 where empty (owned by SetUpSandbox).
+long ApplyMountOp(const MountOp& op, int* slots) {
   const char* target = op.target.c_str();
   long r;
   switch (op.kind) {
+    case MountOp::kDetach:
+      if (op.slot < 0 || op.slot >= kMountSlots || slots[op.slot] >= 0) return -EINVAL;
+      r = Sys(SYS_open_tree, AT_FDCWD, target, kOpenTreeClone | O_CLOEXEC | kAtRecursive | AT_SYMLINK_NOFOLLOW);
+      if (r < 0) return r;
+      slots[op.slot] = static_cast<int>(r);
+      return 0;
+    case MountOp::kAttach:
+      if (op.slot < 0 || op.slot >= kMountSlots || slots[op.slot] < 0) return -EINVAL;
+      r = Sys(SYS_move_mount, slots[op.slot], "", AT_FDCWD, target, kMoveMountFromEmptyPath);
+      Sys(SYS_close, slots[op.slot]);
+      slots[op.slot] = -1;
+      return r;
+    case MountOp::kMakeDir:
+      r = Sys(SYS_mkdirat, AT_FDCWD, target, op.mode);
+      return r == -EEXIST ? 0 : r;
+    case MountOp::kMakeFile:
+      r = Sys(SYS_openat, AT_FDCWD, target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, op.mode);
+      if (r >= 0) Sys(SYS_close, r);
+      return r < 0 ? r : 0;
+    case MountOp::kSymlink:
+      return Sys(SYS_symlinkat, op.source.c_str(), AT_FDCWD, target);
+    case MountOp::kReadOnlyMount:
+      return SetMountAttributes(target, AT_SYMLINK_NOFOLLOW, kMountAttrReadOnly, 0);
+    case MountOp::kBindSelf:
+      return Sys(SYS_mount, target, target, nullptr, MS_BIND | MS_REC, nullptr);
     case MountOp::kBindReadOnly:
       r = Sys(SYS_mount, target, target, nullptr, MS_BIND | MS_REC, nullptr);
       return r < 0 ? r : RemountReadOnly(target, op.preservedFlags);
@@ -267,7 +304,8 @@ long ApplyMountOp(const MountOp& op) {
     case MountOp::kProc:
       return Sys(SYS_mount, "proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     case MountOp::kTmpfs:
-      return Sys(SYS_mount, "cordon-tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+      return Sys(SYS_mount, "cordon-tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV,
+                 op.data.empty() ? "mode=1777" : op.data.c_str());
     case MountOp::kReadOnlyTree:
       return SetMountAttributes(target, AT_SYMLINK_NOFOLLOW | kAtRecursive, kMountAttrReadOnly, 0);
     case MountOp::kBindWritable:
@@ -282,8 +320,8 @@ long ApplyMountOp(const MountOp& op) {
   return -EINVAL;
 }
 
-long ApplyMount(const MountOp& op) {
-  long r = ApplyMountOp(op);
+long ApplyMount(const MountOp& op, int* slots) {
+  long r = ApplyMountOp(op, slots);
   if (r < 0 && op.optional && (r == -ENOENT || r == -ENOTDIR)) return 0;
   return r;
 }
@@ -393,8 +431,19 @@ void SetUpSandbox(const ChildContext* c) {
   // 5. Mount plan, in a private copy of the host's mount tree.
   if (plan.namespaceFlags & CLONE_NEWNS) {
     if (long r = Sys(SYS_mount, nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr); r < 0) Fail(c, ChildStep::kMount, r);
+    int slots[kMountSlots];
+    for (int& slot : slots) slot = -1;
     for (const MountOp& op : plan.mounts) {
-      if (long r = ApplyMount(op); r < 0) Fail(c, ChildStep::kMount, r);
+      long r = ApplyMount(op, slots);
+      if (r == 0 && op.landlockAccess != 0 && plan.landlockRulesetFd >= 0) {
+        r = AddFreshMountRule(plan.landlockRulesetFd, op.target.c_str(), op.landlockAccess);
+        if (r == -ENOENT && op.optional) r = 0;
+      }
+      if (r < 0) Fail(c, ChildStep::kMount, r);
+    }
+    // A plan attaches every copy it detaches; one left over is closed, not carried to execve.
+    for (int slot : slots) {
+      if (slot >= 0) Sys(SYS_close, slot);
     }
   }
 

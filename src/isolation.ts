@@ -9,7 +9,6 @@ import { native, type NativeMountOp } from './native.js';
 import { MountKind } from './native-types.js';
 import { isWithin } from './policy/paths.js';
 
-const MS_RDONLY = 1;
 const MS_NOSUID = 2;
 const MS_NODEV = 4;
 const MS_NOEXEC = 8;
@@ -33,34 +32,6 @@ function sharedTempRoots(env: NodeJS.ProcessEnv): Set<string> {
     if (c) out.add(c);
   }
   return out;
-}
-
-/** MS_RDONLY and the other per-mount flags of the mount holding `path` (0 when unknown). */
-function hostMountFlags(path: string): number {
-  try {
-    const flags = native().landlock.mountFlags(path);
-    return flags >= 0 ? flags : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * Mount ops that make the whole tree read-only by mount, then the writable roots writable again
- * (except a root the host itself mounted read-only: `hostFlags` reports MS_RDONLY for it).
- */
-export function readOnlyTreeMounts(writableRoots: readonly string[], hostFlags: (path: string) => number = hostMountFlags): NativeMountOp[] {
-  // A writable "/" leaves nothing to protect (and a bind over "/" would not be seen by lookups
-  // that start at the root anyway).
-  if (writableRoots.includes('/')) return [];
-  // Parents first: a nested root's bind must land on top of its parent's. Every root becomes a
-  // mountpoint, which is also what keeps it from being renamed away (EBUSY) and re-created with
-  // a planted .git by a sandbox that may write its parent.
-  const roots = [...new Set(writableRoots)].sort((a, b) => a.length - b.length || a.localeCompare(b));
-  return [
-    { kind: MountKind.readOnlyTree, target: '/' },
-    ...roots.map((target) => ({ kind: MountKind.bindWritable, target, preservedFlags: hostFlags(target) & MS_RDONLY })),
-  ];
 }
 
 /** Mount ops hiding the host's unix sockets, the paths they hide, and what they cannot cover. */
@@ -204,27 +175,6 @@ export function hostUnixSocketMasks(writableRoots: readonly string[], cwd: strin
   socketCache.set(key, masks);
   lastMasks = { paths, roots: writableRoots, cwd, home, tmp, known, masks };
   return masks;
-}
-
-/** A private, empty /dev/shm (the host's POSIX shared memory and semaphores live there). */
-export function privateShmMounts(writableRoots: readonly string[]): NativeMountOp[] {
-  const shm = canonical('/dev/shm');
-  if (!shm || writableRoots.some((r) => isWithin(r, shm) || isWithin(shm, r))) return [];
-  return [{ kind: MountKind.tmpfs, target: shm, optional: true }];
-}
-
-/** After the fresh /proc: all of it read-only by mount (/proc/sys, sysrq-trigger, ...). */
-export function readOnlyProcMounts(): NativeMountOp[] {
-  return [{ kind: MountKind.readOnlyTree, target: '/proc' }];
-}
-
-/** mount_setattr(2) exists from Linux 5.12. */
-export function kernelHasMountSetattr(release: string): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (!m) return false;
-  const major = Number(m[1]);
-  const minor = Number(m[2]);
-  return major > 5 || (major === 5 && minor >= 12);
 }
 
 /** One escape class of the enforcement report: how this child is kept from it, or why not. */

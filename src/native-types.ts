@@ -57,7 +57,22 @@ export interface NativeBinding {
 }
 
 /** Mount operation kinds, as native/spawn.h MountOp::Kind. */
-export const MountKind = { bindReadOnly: 1, tmpfsMask: 2, fileMask: 3, proc: 4, tmpfs: 5, readOnlyTree: 6, bindWritable: 7 } as const;
+export const MountKind = {
+  bindReadOnly: 1,
+  tmpfsMask: 2,
+  fileMask: 3,
+  proc: 4,
+  tmpfs: 5,
+  readOnlyTree: 6,
+  bindWritable: 7,
+  detach: 8,
+  attach: 9,
+  makeDir: 10,
+  makeFile: 11,
+  symlink: 12,
+  readOnlyMount: 13,
+  bindSelf: 14,
+} as const;
 
 export interface NativeMountOp {
   kind: number;
@@ -66,6 +81,14 @@ export interface NativeMountOp {
   preservedFlags?: number;
   /** Skip (instead of failing the spawn) when the target vanished before the clone. */
   optional?: boolean;
+  /** tmpfs: its mount options. */
+  data?: string;
+  /** detach, attach: which held copy (0..31). */
+  slot?: number;
+  /** makeDir, makeFile. */
+  mode?: number;
+  /** Landlock rights the child grants beneath the file system this op mounts fresh (native AddFreshMountRule). */
+  landlockAccess?: number;
 }
 
 /** Everything the child needs, prepared by the parent (native/spawn.h SandboxPlan + CommandPlan). */

@@ -1,5 +1,6 @@
 // Spawn option validation: one zod schema, one error type (SpawnOptionsError) naming each bad
 // field, checked before anything is spawned.
+import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { SpawnOptionsError, type PolicyIssue } from './errors.js';
@@ -55,6 +56,18 @@ export interface SpawnOptions {
    * loop alive; releaseStandbys() discards them at once. Namespaced sandboxes only.
    */
   prewarm?: boolean;
+  /**
+   * WorkspaceWrite in mode A: 'private' (default) gives the sandbox a fresh /tmp (and $TMPDIR) of
+   * its own, a tmpfs that lives as long as the sandboxed process and never touches the host's;
+   * the workspace, cwd and $HOME stay visible where they lie beneath it. 'host' shares the
+   * host's (writable unless the policy excludes it): whatever a tool plants there, a `.git`
+   * with a hook or node_modules, runs in the host's own git or node later. Reported either way.
+   */
+  tmp?: 'private' | 'host';
+  /** Size of each private temp dir in MiB (default 1024). */
+  tmpSizeMb?: number;
+  /** Character devices beyond null, zero, full, random, urandom and tty (e.g. ['/dev/kvm', '/dev/fuse']); never block devices. */
+  devices?: string[];
   /** Allowlist mode: how the host's egress proxy resolves names (default: the system resolver). Tests map names to local servers. */
   networkResolver?: (host: string) => Promise<string[]>;
 }
@@ -77,6 +90,9 @@ export interface ResolvedSpawnOptions {
   networkNamespace: 'shared' | 'private';
   prewarm: boolean;
   networkResolver: ((host: string) => Promise<string[]>) | undefined;
+  tmp: 'private' | 'host';
+  tmpSizeMb: number | undefined;
+  devices: string[] | undefined;
 }
 
 const noNul = (what: string) => (s: string) => !s.includes('\0') || `${what} must not contain NUL bytes`;
@@ -112,6 +128,9 @@ const optionsSchema = z
     networkNamespace: z.enum(['shared', 'private']).optional(),
     prewarm: z.boolean().optional(),
     networkResolver: z.custom<(host: string) => Promise<string[]>>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
+    tmp: z.enum(['private', 'host']).optional(),
+    tmpSizeMb: z.number().int('must be an integer (MiB)').min(1, 'must be >= 1').max(1 << 20, 'must be <= 1048576').optional(),
+    devices: z.array(stringNoNul('device path').regex(/^\/dev\/[^\0]+$/, 'must be a path under /dev/')).max(16, 'at most 16 devices').optional(),
   })
   .strict();
 
@@ -132,6 +151,7 @@ const PLAIN_CHECKS: Record<string, (v: unknown) => boolean> = {
   enforcement: (v) => v === 'strict' || v === 'best-effort',
   namespaces: (v) => typeof v === 'boolean',
   prewarm: (v) => typeof v === 'boolean',
+  tmp: (v) => v === 'private' || v === 'host',
   networkNamespace: (v) => v === 'shared' || v === 'private',
   signal: (v) => v instanceof AbortSignal,
 };
@@ -190,6 +210,20 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
     if (issues.length > 0 || !parsed.success) throw new SpawnOptionsError(issues);
     o = parsed.data;
   }
+  // A device must exist and be a character device: a block device would give raw access to
+  // every file on its disk, masks and Landlock notwithstanding.
+  for (const [i, path] of (o.devices ?? []).entries()) {
+    let problem: string | undefined;
+    try {
+      const st = statSync(path);
+      if (st.isBlockDevice()) problem = 'is a block device (never granted: it holds every file of its disk)';
+      else if (!st.isCharacterDevice()) problem = 'is not a character device';
+    } catch (e) {
+      problem = `cannot be used (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
+    }
+    if (problem) issues.push({ path: `options.devices[${i}]`, message: `${path} ${problem}` });
+  }
+  if (issues.length > 0) throw new SpawnOptionsError(issues);
   const stdio: [StdioOption, StdioOption, StdioOption] = Array.isArray(o.stdio)
     ? [o.stdio[0], o.stdio[1], o.stdio[2]]
     : [o.stdio ?? 'pipe', o.stdio ?? 'pipe', o.stdio ?? 'pipe'];
@@ -210,5 +244,8 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
     networkNamespace: o.networkNamespace ?? 'shared',
     prewarm: o.prewarm ?? process.env.CORDON_PREWARM !== '0',
     networkResolver: o.networkResolver,
+    tmp: o.tmp ?? 'private',
+    tmpSizeMb: o.tmpSizeMb,
+    devices: o.devices,
   };
 }

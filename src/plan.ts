@@ -4,20 +4,16 @@
 // reuse the compiled object, so per-spawn work is only argv/envp/stdio.
 import { readFileSync } from 'node:fs';
 import type { SandboxPolicy } from './policy/index.js';
-import { compileFilesystemPlan, type FilesystemPlan, type FilesystemReport, type MountSpec } from './filesystem/index.js';
+import { compileFilesystemPlan, handledAccessFs, isWithin, type FilesystemPlan, type FilesystemReport } from './filesystem/index.js';
 import { native, type NativeMountOp, type NativeSpawnPlan } from './native.js';
-import { MountKind } from './native-types.js';
 import { rawProbe } from './probe.js';
 import { limitsEnvironment, planLimits, type LimitsPlan, type LimitsReport } from './limits.js';
 import { allowsUnconditionally, compileSeccomp, STANDBY_PATH_SYSCALLS, type CompiledSeccomp } from './seccomp/index.js';
 import type { SyscallArch } from './policy/syscall-table.js';
 import { SANDBOX_PROXY_PORT } from './network.js';
+import { buildMountPlan, hostMountFlags, kernelHasMountSetattr } from './mount-plan.js';
 import {
   hostUnixSocketMasks,
-  kernelHasMountSetattr,
-  privateShmMounts,
-  readOnlyProcMounts,
-  readOnlyTreeMounts,
   isolationReport,
   type IsolationClass,
   type IsolationFacts,
@@ -84,6 +80,12 @@ export interface CompileOptions {
   landlockAbiCap?: number;
   /** 'private': a no-network sandbox gets a network namespace of its own, never the shared one. */
   networkNamespace?: 'shared' | 'private';
+  /** Filesystem only (no effect on the policy-level part): see SpawnOptions. */
+  tmp?: 'private' | 'host';
+  tmpSizeMb?: number;
+  devices?: readonly string[];
+  /** The terminal the command gets as stdio, granted by name (and carried into a private /dev). */
+  ptyPath?: string;
 }
 
 /** The network mode a policy asks for. */
@@ -169,14 +171,6 @@ export function networkMode(policy: SandboxPolicy): NetworkMode {
   return policy.hasNetworkAllowlist() ? 'allowlist' : 'none';
 }
 
-const MOUNT_KINDS: Record<MountSpec['kind'], number> = {
-  'bind-ro': MountKind.bindReadOnly,
-  'tmpfs-mask': MountKind.tmpfsMask,
-  'file-mask': MountKind.fileMask,
-  proc: MountKind.proc,
-  tmpfs: MountKind.tmpfs,
-};
-
 function seccompArch(): SyscallArch | null {
   return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : null;
 }
@@ -196,6 +190,10 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
     ...(options.landlockAbiCap !== undefined ? { landlockAbiCap: options.landlockAbiCap } : {}),
     network: compiled.proxied ? { mode: 'allowlist', connectPorts: [SANDBOX_PROXY_PORT] } : { mode: compiled.network },
     namespaces: compiled.useNamespaces,
+    ...(options.tmp !== undefined ? { tmp: options.tmp } : {}),
+    ...(options.tmpSizeMb !== undefined ? { tmpSizeMb: options.tmpSizeMb } : {}),
+    ...(options.devices !== undefined ? { devices: options.devices } : {}),
+    ...(options.ptyPath !== undefined ? { ptyPath: options.ptyPath } : {}),
   });
   // Host sockets come and go between spawns: re-read each time (cached on their list).
   const sockets = compiled.useNamespaces ? hostUnixSocketMasks(fs.writableRoots, cwd) : NO_SOCKET_MASKS;
@@ -233,19 +231,23 @@ export function policySandbox(policy: SandboxPolicy, options: CompileOptions): C
 // addon hands the keys out: two copies of this module loading one addon must not share a key.
 
 function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets: SocketMasks): SpawnSandbox {
-  // Order: the whole tree read-only, the writable roots writable again, then the filesystem
-  // plan's read-only binds and masks on top, host socket masks, a private /dev/shm, and /proc
-  // (pid namespace) last, so no mask can hide it, made read-only right after.
-  const shm = compiled.useNamespaces ? privateShmMounts(fs.writableRoots) : [];
+  // A private /dev/shm over the host's where there is no private /dev (it holds one), unless a
+  // writable root holds it or lies in it.
+  const privateShm = compiled.useNamespaces && fs.privateDev === null && !fs.writableRoots.some((r) => isWithin(r, '/dev/shm') || isWithin('/dev/shm', r));
   const mounts: NativeMountOp[] = compiled.useNamespaces
-    ? [
-        ...(compiled.isolation.readOnlyTree ? readOnlyTreeMounts(fs.writableRoots) : []),
-        ...fs.mounts.map((m) => ({ kind: MOUNT_KINDS[m.kind], target: m.target, ...(m.source ? { source: m.source } : {}), preservedFlags: m.preservedFlags })),
-        ...sockets.mounts,
-        ...shm,
-        ...compiled.plan.mounts,
-        ...(compiled.isolation.readOnlyTree ? readOnlyProcMounts() : []),
-      ]
+    ? buildMountPlan({
+        readOnlyTree: compiled.isolation.readOnlyTree,
+        writableRoots: fs.writableRoots,
+        anchors: fs.anchors,
+        masks: fs.mounts,
+        socketMasks: sockets.mounts,
+        privateDev: fs.privateDev,
+        privateShm,
+        privateTemp: fs.privateTemp,
+        proc: compiled.pidNamespace,
+        hostFlags: hostMountFlags,
+        landlockHandledFs: fs.rulesetFd >= 0 ? handledAccessFs(fs.report.landlockAbi) : 0,
+      })
     : [];
   const filesystem: FilesystemReport = fs.report;
   const isolation = isolationReport({
@@ -253,7 +255,7 @@ function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets:
     landlockAbi: fs.report.landlockAbi,
     maskedSockets: sockets.masked.length,
     socketGaps: sockets.gaps,
-    privateShm: shm.length > 0,
+    privateShm: privateShm || fs.privateDev !== null,
   });
   return {
     plan: { ...compiled.plan, mounts, landlockRulesetFd: fs.rulesetFd, sandboxKey: native().newSandboxKey() },
@@ -316,7 +318,6 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     missing.push('network allowlist: no network namespace here to force traffic through the egress proxy (network would be cut off entirely)');
   }
   let namespaceFlags = 0;
-  const mounts: NativeMountOp[] = [];
   if (useNamespaces) {
     // Joining the shared network namespace means joining the user namespace that owns it.
     namespaceFlags =
@@ -325,7 +326,6 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
       (!probe.isRoot && !shared ? CLONE_NEWUSER : 0) |
       (useNetns && !shared ? CLONE_NEWNET : 0) |
       (probe.ipcNamespace ? CLONE_NEWIPC : 0);
-    mounts.push({ kind: MountKind.proc, target: '/proc' });
   }
 
   const treeKill: TreeKill = useNamespaces ? 'pid-namespace' : limits.report.cgroup ? 'cgroup' : 'process-group';
@@ -389,7 +389,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     writeIdMaps: (namespaceFlags & CLONE_NEWUSER) !== 0,
     sharedUserNamespaceFd: shared?.userFd ?? -1,
     sharedNetworkNamespaceFd: shared?.netFd ?? -1,
-    mounts,
+    mounts: [], // the filesystem plan's, merged per spawn (mergeFilesystem)
     // Loopback only where something uses it: the proxy listener. With no network the filter
     // refuses inet sockets altogether, and bringing lo up costs ~130 µs per spawn here.
     loopbackUp: allowlistViaProxy,

@@ -3,7 +3,8 @@
 // request (command not found, sandbox setup refused by the kernel) arrive as 'error' events
 // like Node's (ENOENT, EACCES with syscall 'spawn <cmd>', path and spawnargs).
 import { EventEmitter } from 'node:events';
-import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { delimiter, resolve as resolvePath } from 'node:path';
@@ -141,6 +142,23 @@ function childMarkers(policy: SandboxPolicy, cwd: string, proxied: boolean): Rec
     perPolicy.set(key, extra);
   }
   return extra;
+}
+
+/**
+ * The terminal a command gets as stdio (its device path), if any: granted by name and carried
+ * into a private /dev, so that `tty`, `/dev/stdin` and reopening it work as outside.
+ */
+function terminalOf(stdio: readonly NativeStdio[]): string | undefined {
+  for (const fd of stdio) {
+    if (typeof fd !== 'number' || !isatty(fd)) continue;
+    try {
+      const path = readlinkSync(`/proc/self/fd/${fd}`);
+      if (path.startsWith('/dev/')) return path;
+    } catch {
+      // not resolvable: the fd still works, only a reopen by name would not
+    }
+  }
+  return undefined;
 }
 
 function stdioFd(value: StdioOption, index: number): NativeStdio {
@@ -393,13 +411,18 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
 
   const inherited = opts.env === undefined ? inheritedEnv() : { env: opts.env, removed: [] as string[] };
 
+  const stdio = opts.stdio.map((value, index) => stdioFd(value, index));
+  const ptyPath = terminalOf(stdio);
   const compileOptions = {
     enforcement: opts.enforcement,
     namespaces: opts.namespaces,
     ...(opts.landlockAbiCap !== undefined ? { landlockAbiCap: opts.landlockAbiCap } : {}),
     ...(opts.networkNamespace === 'private' ? { networkNamespace: 'private' as const } : {}),
+    tmp: opts.tmp,
+    ...(opts.tmpSizeMb !== undefined ? { tmpSizeMb: opts.tmpSizeMb } : {}),
+    ...(opts.devices !== undefined ? { devices: opts.devices } : {}),
+    ...(ptyPath !== undefined ? { ptyPath } : {}),
   };
-  const stdio = opts.stdio.map((value, index) => stdioFd(value, index));
   const reportOf = (r: SpawnSandbox['report'], missing: string[]): EnforcementReport => ({
     ...r,
     lifecycle: { ...r.lifecycle, envSanitized: opts.env === undefined, removedEnv: [...inherited.removed] },

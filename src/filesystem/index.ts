@@ -17,7 +17,9 @@ import { closeSync, constants as fsConstants, fstatSync, lstatSync, mkdirSync, o
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PolicyError } from '../errors.js';
-import { native, type NativeKernelProbe } from '../native.js';
+import { native, type NativeKernelProbe, type NativeMountOp } from '../native.js';
+import { MountKind } from '../native-types.js';
+import { BASE_DEVICES, DEFAULT_PRIVATE_TMP_SIZE_MB, anchorsFor, hostMountFlags, kernelHasMountSetattr, type PrivateDev, type PrivateTemp } from '../mount-plan.js';
 import { WRITE_PROTECTED_DIRS, type SandboxPolicy } from '../policy/index.js';
 import {
   DEVICE_RIGHTS,
@@ -63,14 +65,16 @@ export interface FilesystemPlanInput {
    * create, delete or rename of top-level entries; existing entries stay writable).
    */
   protectMissingMetadata?: 'report' | 'freeze-top-level';
-}
-
-export interface MountSpec {
-  kind: 'bind-ro' | 'tmpfs-mask' | 'file-mask' | 'proc' | 'tmpfs';
-  target: string;
-  source?: string;
-  /** MS_NOSUID|MS_NODEV|MS_NOEXEC|MS_*ATIME of the mount holding target (kept on RO remount). */
-  preservedFlags: number;
+  /**
+   * WorkspaceWrite with a mount namespace: 'private' (default) gives the sandbox fresh /tmp and
+   * $TMPDIR of its own, whatever the exclusion flags say (the host's are never written);
+   * 'host' keeps the exclusion flags' meaning on the host's own dirs (reported as a gap).
+   */
+  tmp?: 'private' | 'host';
+  /** Size of each private temp dir (default DEFAULT_PRIVATE_TMP_SIZE_MB). */
+  tmpSizeMb?: number;
+  /** Device files beyond BASE_DEVICES the sandbox may use (/dev/kvm, /dev/fuse): canonical, under /dev. */
+  devices?: readonly string[];
 }
 
 /** One protection: whether it holds on this kernel, by which mechanisms, and what is weaker. */
@@ -86,13 +90,21 @@ export interface FilesystemReport {
   /** The ABI the ruleset was built for (min of kernel and cap); 0 when Landlock is not used. */
   landlockAbi: number;
   protections: Protection[];
+  /** Directories inside writable roots where no entry can be created, removed or renamed (Landlock sibling grants). */
+  frozenDirs: string[];
 }
 
 export interface FilesystemPlan {
   /** Landlock ruleset fd (O_CLOEXEC), -1 for none. Owned by the cache: do not close. */
   rulesetFd: number;
-  /** Apply in order inside the child's private mount namespace, before Landlock. */
-  mounts: MountSpec[];
+  /** Masks and read-only binds (mount-plan.ts step 4), parents first. */
+  mounts: NativeMountOp[];
+  /** Directories to make mountpoints so that protected paths beneath them stay put (step 3). */
+  anchors: string[];
+  /** Fresh temp dirs (step 7). */
+  privateTemp: PrivateTemp[];
+  /** A private /dev and what it carries (step 6); null without one. */
+  privateDev: PrivateDev | null;
   needsMountNamespace: boolean;
   report: FilesystemReport;
   /** What strict mode refuses (empty when everything the policy asks for is enforced). */
@@ -104,7 +116,6 @@ export interface FilesystemPlan {
 }
 
 const F = LANDLOCK_ACCESS_FS;
-const DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/tty'];
 
 interface Stamp {
   path: string;
@@ -115,12 +126,20 @@ interface Stamp {
 
 interface CacheEntry {
   plan: FilesystemPlan;
+  /** Spawns served: a ruleset that children add fresh-mount rules to is rebuilt after RULESET_REUSE_LIMIT. */
+  uses: number;
   stamps: Stamp[];
   /** The stamps' paths as native().lstatStamps takes them (NUL-terminated, joined once). */
   stampPaths: string;
 }
 
 const cache = new Map<string, CacheEntry>();
+
+// Every mode-A child adds a rule for each file system it mounts fresh (its /tmp, /dev, /proc) to
+// the shared ruleset (mount-plan.ts): rules of gone sandboxes stay in it, and each
+// landlock_restrict_self copies them all. Rebuilt after this many spawns, the ruleset stays
+// small (a new plan: one standby made afresh per this many spawns).
+const RULESET_REUSE_LIMIT = 128;
 
 function stampOf(path: string, withMtime: boolean): Stamp {
   // What native().lstatStamps reports for a path it cannot lstat.
@@ -175,6 +194,9 @@ export function compileFilesystemPlan(input: FilesystemPlanInput): FilesystemPla
     input.enforcement,
     input.ptyPath ?? null,
     input.protectMissingMetadata ?? 'report',
+    input.tmp ?? 'private',
+    input.tmpSizeMb ?? null,
+    input.devices ?? null,
     process.env.HOME ?? null,
     process.env.TMPDIR ?? null,
     input.probe.landlockAbi,
@@ -182,20 +204,20 @@ export function compileFilesystemPlan(input: FilesystemPlanInput): FilesystemPla
     input.probe.mountNamespace,
   ]);
   const hit = cache.get(key);
-  if (hit && stampsValid(hit)) return hit.plan;
+  if (hit && stampsValid(hit) && (!hit.plan.needsMountNamespace || ++hit.uses < RULESET_REUSE_LIMIT)) return hit.plan;
   if (hit) {
     cache.delete(key);
     releasePlan(hit.plan);
   }
   // A sibling-granted entry can vanish between readdir and open (ENOENT): plan again once.
-  let built: Omit<CacheEntry, 'stampPaths'>;
+  let built: Omit<CacheEntry, 'stampPaths' | 'uses'>;
   try {
     built = buildPlan(input);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || (e as NodeJS.ErrnoException).syscall !== 'open') throw e;
     built = buildPlan(input);
   }
-  const entry: CacheEntry = { ...built, stampPaths: built.stamps.map((st) => `${st.path}\0`).join('') };
+  const entry: CacheEntry = { ...built, uses: 1, stampPaths: built.stamps.map((st) => `${st.path}\0`).join('') };
   cache.set(key, entry);
   return entry.plan;
 }
@@ -224,13 +246,14 @@ interface Entry {
   linkedFrom?: string;
 }
 
-function canonicalRoots(input: FilesystemPlanInput, stamps: Stamp[]): { roots: string[]; skipped: string[] } {
+function canonicalRoots(input: FilesystemPlanInput, stamps: Stamp[]): { roots: string[]; callerRoots: string[]; skipped: string[] } {
   const explicit = new Set<string>();
   const json = input.policy.toJSON() as { writable_roots?: { root: string }[] };
   for (const r of json?.writable_roots ?? []) explicit.add(r.root);
   const implicit = new Set<string>(['/tmp']);
   if (process.env.TMPDIR) implicit.add(process.env.TMPDIR);
   const roots: string[] = [];
+  const callerRoots: string[] = [];
   const skipped: string[] = [];
   const issues: { path: string; message: string }[] = [];
   for (const { root } of input.policy.getWritableRootsWithCwd(input.cwd)) {
@@ -254,9 +277,10 @@ function canonicalRoots(input: FilesystemPlanInput, stamps: Stamp[]): { roots: s
     }
     stamps.push(stampOf(canonical, false));
     if (!roots.includes(canonical)) roots.push(canonical);
+    if ((explicit.has(root) || root === input.cwd) && !callerRoots.includes(canonical)) callerRoots.push(canonical);
   }
   if (issues.length > 0) throw new PolicyError(issues);
-  return { roots, skipped };
+  return { roots, callerRoots, skipped };
 }
 
 /** Largest `.git` file read; git writes one short line, anything bigger is not a gitfile. */
@@ -439,15 +463,53 @@ function emptyMaskFile(stamps: Stamp[]): { dir: string; file: string } {
   return { dir, file };
 }
 
-function mountFlags(path: string): number {
-  try {
-    return native().landlock.mountFlags(path);
-  } catch {
-    return 0;
-  }
+/**
+ * The temp dirs a WorkspaceWrite sandbox gets fresh (mount-plan.ts step 7): /tmp and $TMPDIR,
+ * unless one lies in a root the caller named (or the cwd: then it is theirs, kept as it is),
+ * or holds another (made inside it instead). What the caller needs beneath one stays visible:
+ * their roots, the cwd and $HOME are carried over.
+ */
+function privateTempDirs(input: FilesystemPlanInput, callerRoots: readonly string[], stamps: Stamp[]): PrivateTemp[] {
+  const dir = (p: string | undefined): string | null => {
+    if (p === undefined || !p.startsWith('/')) return null;
+    try {
+      const c = realpathSync(p);
+      return c !== '/' && statSync(c).isDirectory() ? c : null;
+    } catch {
+      return null;
+    }
+  };
+  const home = dir(process.env.HOME);
+  const usable = [...new Set([dir('/tmp'), dir(process.env.TMPDIR)])].filter(
+    (c): c is string => c !== null && !callerRoots.some((r) => isWithin(c, r)),
+  );
+  const visible = [...callerRoots, ...(home ? [home] : [])];
+  return usable
+    .filter((c) => !usable.some((o) => o !== c && isWithin(c, o)))
+    .map((target) => {
+      stamps.push(stampOf(target, false));
+      const beneath = visible.filter((p) => p !== target && isWithin(p, target));
+      const keep = [...new Set(beneath.filter((p) => !beneath.some((o) => o !== p && isWithin(p, o))))];
+      const make = usable.filter((c) => c !== target && isWithin(c, target) && !keep.some((k) => isWithin(c, k)));
+      return { target, keep, make, sizeMb: input.tmpSizeMb ?? DEFAULT_PRIVATE_TMP_SIZE_MB };
+    });
 }
 
-function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths'> {
+/** The device files granted by name (and, with a private /dev, carried into it): existing character devices only. */
+function deviceFiles(input: FilesystemPlanInput): string[] {
+  const out: string[] = [];
+  for (const path of [...BASE_DEVICES, ...(input.ptyPath ? [input.ptyPath] : []), ...(input.devices ?? [])]) {
+    try {
+      const canonical = realpathSync(path);
+      if (canonical.startsWith('/dev/') && statSync(canonical).isCharacterDevice() && !out.includes(canonical)) out.push(canonical);
+    } catch {
+      // /dev/tty is absent in some containers: nothing to grant.
+    }
+  }
+  return out;
+}
+
+function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 'uses'> {
   const { policy, probe } = input;
   const stamps: Stamp[] = [];
   const kernelAbi = Math.min(probe.landlockAbi, MAX_KNOWN_ABI);
@@ -472,23 +534,33 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths'> {
         rulesetFd: fd,
         mounts: [],
         needsMountNamespace: false,
-        report: { mode: 'unrestricted', landlockAbi: fd >= 0 ? abi : 0, protections },
+        report: { mode: 'unrestricted', landlockAbi: fd >= 0 ? abi : 0, protections, frozenDirs: [] },
         missing: [],
         writableRoots: roots,
+        anchors: [],
+        privateTemp: [],
+        privateDev: null,
         rules: [],
       },
       stamps,
     };
   }
 
-  const { roots, skipped } = canonicalRoots(input, stamps);
+  const { roots, callerRoots, skipped } = canonicalRoots(input, stamps);
   const { entries, notes: gitNotes } = collectEntries(input, roots, stamps);
   const mountNs = input.namespaces && probe.mountNamespace && (probe.isRoot || probe.userNamespaces);
   const landlock = abi >= 1;
   const freezeMetadata = input.protectMissingMetadata === 'freeze-top-level';
+  // A private /dev and fresh temp dirs are built from detached copies (open_tree, move_mount),
+  // and take the read-only tree's kernel (mount_setattr, Linux 5.12) as the line.
+  const freshDirs = mountNs && kernelHasMountSetattr(probe.release);
+  const privateTemp = freshDirs && policy.kind === 'WorkspaceWrite' && input.tmp !== 'host' ? privateTempDirs(input, callerRoots, stamps) : [];
+  const hiddenByTemp = (p: string): boolean => privateTemp.some((t) => isWithin(p, t.target));
+  const devices = deviceFiles(input);
+  const devProtected = !roots.some((r) => isWithin('/dev', r) || isWithin(r, '/dev'));
 
   // ---- mount plan (modes A and mountns-only) ----
-  const mounts: MountSpec[] = [];
+  const mounts: NativeMountOp[] = [];
   let maskFile: { dir: string; file: string } | undefined;
   if (mountNs) {
     const sorted = [...entries].sort((a, b) => a.resolved.canonical.length - b.resolved.canonical.length);
@@ -497,26 +569,28 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths'> {
       if (!r.exists) continue;
       if (e.blockRead) {
         if (r.isDir) {
-          mounts.push({ kind: 'tmpfs-mask', target: r.canonical, preservedFlags: 0 });
+          mounts.push({ kind: MountKind.tmpfsMask, target: r.canonical });
         } else {
           maskFile ??= emptyMaskFile(stamps);
-          mounts.push({ kind: 'file-mask', target: r.canonical, source: maskFile.file, preservedFlags: mountFlags(r.canonical) });
+          mounts.push({ kind: MountKind.fileMask, target: r.canonical, source: maskFile.file, preservedFlags: hostMountFlags(r.canonical) });
         }
         stamps.push(stampOf(r.canonical, false));
       } else if (e.underRoot || !landlock || e.linkedFrom) {
         // A linked gitdir outside the roots is read-only by Landlock already; the bind also
         // refuses chmod/utime there, which Landlock does not cover.
-        mounts.push({ kind: 'bind-ro', target: r.canonical, preservedFlags: mountFlags(r.canonical) });
+        mounts.push({ kind: MountKind.bindReadOnly, target: r.canonical, preservedFlags: hostMountFlags(r.canonical) });
         stamps.push(stampOf(r.canonical, false));
       }
     }
     // The mask file's directory may itself lie in a writable root (/tmp): bind it read-only
     // first so the sandbox cannot replace what later sandboxes see through their masks.
     if (maskFile && roots.some((r) => isWithin(maskFile!.dir, r))) {
-      mounts.unshift({ kind: 'bind-ro', target: maskFile.dir, preservedFlags: mountFlags(maskFile.dir) });
+      mounts.unshift({ kind: MountKind.bindReadOnly, target: maskFile.dir, preservedFlags: hostMountFlags(maskFile.dir) });
     }
   }
   const masked = (e: Entry): boolean => mounts.some((m) => m.target === e.resolved.canonical);
+  const anchors = mountNs ? anchorsFor(roots, mounts.map((m) => m.target)) : [];
+  const privateDev: PrivateDev | null = freshDirs && devProtected ? { devices } : null;
 
   // ---- Landlock specials ----
   let rulesetFd = -1;
@@ -535,10 +609,21 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths'> {
       }
       specials.push({ path: root, rights: rights & handled });
     }
+    // Fresh temp dirs (writable whatever the exclusion flags say) get their rule from the child,
+    // on the tmpfs it mounts (mount-plan.ts): a rule here, on the host dir it covers, is never seen.
+    // Device files by name only: /dev itself lists, its entries get nothing unless granted below.
+    if (devProtected) specials.push({ path: '/dev', rights: F.READ_DIR & handled });
     for (const e of entries) {
       const r = e.resolved;
       if (r.exists) {
-        if (masked(e)) continue;
+        // A mount holds a masked path in mode A, but only while its dentry lives: a host that
+        // renames a new file over it (git's credential store, npm login, editors) or a new
+        // directory in its place detaches the mask in every namespace. Outside the writable
+        // roots Landlock denies it too, by inode, as in mode B: the new file is a new entry of a
+        // split directory, which gets nothing. Beneath a writable root (or a fresh temp dir)
+        // Landlock could say it only by freezing the root's top level: the mount holds alone
+        // there (reported).
+        if (masked(e) && (e.underRoot || !e.blockRead || hiddenByTemp(r.canonical))) continue;
         // Landlock-only deny: read-denied paths keep READ_DIR inherited from their split
         // ancestors (so `ls /`, `ls ~` work; the names inside are listed: gap names-listed).
         specials.push({ path: r.canonical, rights: (e.blockRead ? F.READ_DIR : READ) & handled });
@@ -548,16 +633,7 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths'> {
       }
     }
     const planned = planRules({ path: '/', rights: READ & handled }, specials);
-    const extra: [string, number][] = DEVICES.map((d) => [d, DEVICE_RIGHTS & handled]);
-    if (input.ptyPath) extra.push([input.ptyPath, DEVICE_RIGHTS & handled]);
-    for (const [path, access] of extra) {
-      try {
-        const canonical = realpathSync(path);
-        planned.rules.set(canonical, (planned.rules.get(canonical) ?? 0) | access);
-      } catch {
-        // /dev/tty is absent in some containers: nothing to grant.
-      }
-    }
+    for (const device of devices) planned.rules.set(device, (planned.rules.get(device) ?? 0) | (DEVICE_RIGHTS & handled));
     rules = [...planned.rules].map(([path, access]) => ({ path, access }));
     splitDirs = planned.splitDirs;
     for (const d of splitDirs) stamps.push(stampOf(d.path, true));
@@ -586,8 +662,15 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths'> {
   if (landlock && abi < 2) writeGaps.push('cross-directory-rename-denied');
   if (landlock && abi < 5) writeGaps.push('device-ioctl-unrestricted');
   for (const s of skipped) writeGaps.push(`implicit-root-skipped:${s}`);
+  // A writable temp dir the host shares: whatever the sandbox plants there (`.git` with
+  // core.fsmonitor, node_modules) runs in the host's own git or node later, unsandboxed.
+  for (const c of [realpathOrNull('/tmp'), realpathOrNull(process.env.TMPDIR)]) {
+    if (c !== null && roots.includes(c) && !privateTemp.some((t) => t.target === c)) {
+      writeGaps.push(`host-temp-writable:${c} (a .git, hook or node_modules planted there runs in the host's own git or node later)`);
+    }
+  }
   need({
-    what: policy.kind === 'ReadOnly' ? 'no writes (except /dev/null, /dev/zero, /dev/full, /dev/tty)' : 'writes only beneath writable roots',
+    what: policy.kind === 'ReadOnly' ? 'no writes (except the device files granted by name)' : 'writes only beneath writable roots',
     enforced: landlock,
     by: landlock ? [abiBy] : [],
     gaps: landlock ? writeGaps : ['landlock-unavailable'],
@@ -598,6 +681,28 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths'> {
     by: abi >= 3 ? [abiBy] : [],
     gaps: abi >= 3 ? [] : ['truncate-not-covered (LANDLOCK_ACCESS_FS_TRUNCATE needs ABI 3)'],
   });
+  if (devProtected) {
+    need({
+      what: `devices only by name: ${devices.join(', ')}`,
+      enforced: landlock || privateDev !== null,
+      by: [
+        ...(privateDev ? ['mount namespace (private /dev: a tmpfs holding these nodes, the /dev/fd links and a private /dev/shm)'] : []),
+        ...(landlock ? [`${abiBy} (device files granted by name)`] : []),
+      ],
+      gaps: [
+        ...(privateDev ? ['no pseudo-terminal can be opened inside (no devpts instance)'] : ['the names in /dev are listed']),
+        ...(landlock ? [] : ['landlock-unavailable']),
+      ],
+    });
+  }
+  for (const t of privateTemp) {
+    need({
+      what: `private ${t.target} (the host's is never written)`,
+      enforced: true,
+      by: [`mount namespace (a fresh tmpfs of ${t.sizeMb} MiB per sandboxed process, gone with it)`],
+      gaps: t.keep.map((k) => `carried-over:${k}`),
+    });
+  }
 
   for (const e of entries) {
     const r = e.resolved;
@@ -611,6 +716,12 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths'> {
       if (masked(e)) {
         by.push(e.blockRead ? `mount namespace (${r.isDir ? 'empty read-only tmpfs' : 'empty 0000 file'})` : 'mount namespace (read-only bind)');
         enforced = true;
+        if (e.blockRead && landlock && !e.underRoot && !hiddenByTemp(r.canonical)) {
+          by.push('landlock sibling grants (hold when the host replaces the path)');
+          gaps.push(...splitGaps.filter((g) => isAncestorGap(g, r.canonical)));
+        } else if (e.blockRead) {
+          gaps.push('mount-only (a host that replaces the path by rename while the sandbox runs detaches the mask)');
+        }
       } else if (landlock) {
         by.push(e.underRoot || e.blockRead ? 'landlock sibling grants' : abiBy);
         if (e.blockRead && r.isDir) gaps.push('names-listed');
@@ -666,14 +777,31 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths'> {
     plan: {
       rulesetFd,
       mounts,
-      needsMountNamespace: mounts.length > 0,
-      report: { mode, landlockAbi: landlock ? abi : 0, protections },
+      needsMountNamespace: mounts.length > 0 || anchors.length > 0 || privateTemp.length > 0 || privateDev !== null,
+      report: {
+        mode,
+        landlockAbi: landlock ? abi : 0,
+        protections,
+        frozenDirs: splitDirs.filter((d) => (d.rights & F.MAKE_REG) === 0 && roots.some((r) => isWithin(d.path, r))).map((d) => d.path),
+      },
       missing,
       writableRoots: roots,
+      anchors,
+      privateTemp,
+      privateDev,
       rules,
     },
     stamps,
   };
+}
+
+function realpathOrNull(path: string | undefined): string | null {
+  if (path === undefined || !path.startsWith('/')) return null;
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
 }
 
 function isAncestorGap(gap: string, path: string): boolean {

@@ -6,7 +6,7 @@
 // stricter) and a protected metadata name absent at spawn (the kernel is looser, reported as
 // protected-create-not-blocked).
 
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWithin } from '../../src/filesystem/index.js';
@@ -87,6 +87,14 @@ describe.each(cases)('agreement: $kind, slash_tmp excluded $exclude_slash_tmp, T
     const { got, run } = await probeOps(ops, { policy, cwd: w.ws, namespaces: c.namespaces, enforcement: 'best-effort' });
     const frozen = run.fs.protections.flatMap((p) => p.gaps).filter((g) => g.startsWith('frozen-dir:')).map((g) => g.slice('frozen-dir:'.length));
     const unblocked = run.fs.protections.filter((p) => p.gaps.includes('protected-create-not-blocked')).map((p) => p.what.replace(/^read-only /, ''));
+    // Mode A, WorkspaceWrite: /tmp and $TMPDIR are fresh dirs of the sandbox's own (reported), so
+    // the host's files there are out of sight and writes land in the sandbox's copy, whatever the
+    // exclusion flags say; only what is carried over (the workspace, $HOME) is the host's.
+    const privateTemp = run.fs.protections
+      .filter((p) => /^private \S+ \(the host's is never written\)$/.test(p.what))
+      .map((p) => ({ dir: p.what.split(' ')[1]!, kept: p.gaps.filter((g) => g.startsWith('carried-over:')).map((g) => g.slice('carried-over:'.length)) }));
+    const inPrivateTemp = (p: string): boolean => privateTemp.some((t) => isWithin(p, t.dir) && !t.kept.some((k) => isWithin(p, k)));
+    expect(privateTemp.length > 0).toBe(c.namespaces && c.kind === 'workspace_write');
     const disagreements: string[] = [];
     ops.forEach((op, i) => {
       const [kind, path] = [op.slice(0, op.indexOf(':')), op.slice(op.indexOf(':') + 1)];
@@ -94,6 +102,11 @@ describe.each(cases)('agreement: $kind, slash_tmp excluded $exclude_slash_tmp, T
       const policySays = kind === 'content' ? policy.isPathReadable(cp) : policy.isPathWritable(cp, w.ws);
       // A read counts when the file's content comes back: root opens a 0000 file mask, but it is empty.
       const kernelSays = kind === 'content' ? (got[i] ?? '').startsWith('OK:') && (got[i] ?? '').length > 3 : got[i] === 'OK';
+      if (inPrivateTemp(cp)) {
+        // The host's content never comes back, and nothing is written to the host's dir.
+        if (kind === 'content' && kernelSays) disagreements.push(`${op}: host content read from a private temp dir`);
+        return;
+      }
       if (policySays === kernelSays) return;
       const parent = dirname(cp);
       if (policySays && !kernelSays && kind === 'createrm' && frozen.includes(parent)) return; // reported: frozen-dir
@@ -105,7 +118,13 @@ describe.each(cases)('agreement: $kind, slash_tmp excluded $exclude_slash_tmp, T
     expect(got.filter((g) => g.startsWith('OK')).length).toBeGreaterThan(5);
     expect(got.filter((g) => !g.startsWith('OK')).length).toBeGreaterThan(5);
     // TMPDIR and /tmp writability follow the exclusion flags.
-    if (c.kind === 'workspace_write') {
+    if (c.kind === 'workspace_write' && c.namespaces) {
+      // The host's temp dirs are never written; the sandbox's own are (control: /tmp itself).
+      expect(existsSync(join(slashTmp, 'new')) || existsSync(join(tmpdirEnv, 'new'))).toBe(false);
+      const own = await probeOps(['createrm:/tmp/own', `createrm:${tmpdirEnv}/own`], { policy, cwd: w.ws, namespaces: true });
+      expect(own.got).toEqual(['OK', 'OK']);
+      expect(existsSync('/tmp/own') || existsSync(join(tmpdirEnv, 'own'))).toBe(false);
+    } else if (c.kind === 'workspace_write') {
       const denied = c.namespaces ? ['EACCES', 'EROFS'] : ['EACCES'];
       expect(c.exclude_slash_tmp ? denied : ['OK']).toContain(got[ops.indexOf(`createrm:${slashTmp}/new`)]);
       expect(c.exclude_tmpdir_env_var ? denied : ['OK']).toContain(got[ops.indexOf(`createrm:${tmpdirEnv}/new`)]);

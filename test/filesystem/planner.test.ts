@@ -1,6 +1,7 @@
 // Unit tests of the planner: rule shapes, mount plan, report, strictness, cache.
 
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync, renameSync } from 'node:fs';
+import { MountKind } from '../../src/native-types.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -91,14 +92,44 @@ describe('compileFilesystemPlan', () => {
     const plan = compileFilesystemPlan({ policy: await ww(), cwd: w.ws, probe: nsProbe, enforcement: 'strict', network: { mode: 'full' }, namespaces: true });
     expect(plan.needsMountNamespace).toBe(true);
     const byTarget = Object.fromEntries(plan.mounts.map((m) => [m.target, m]));
-    expect(byTarget[join(w.home, '.ssh')]?.kind).toBe('tmpfs-mask');
-    expect(byTarget[join(w.home, '.aws')]?.kind).toBe('tmpfs-mask');
-    expect(byTarget[join(w.home, '.npmrc')]).toMatchObject({ kind: 'file-mask', source: expect.stringMatching(/cordon-\d+\/empty$/) });
-    expect(byTarget[join(w.ws, '.git')]?.kind).toBe('bind-ro');
-    // Landlock in mode A is the plain shape: read /, write the root, the devices.
-    expect(plan.rules.find((r) => r.path === '/')?.access).toBe(READ);
-    expect(plan.rules.find((r) => r.path === w.ws)?.access).toBe(READ_WRITE & ~READ & (probe.landlockAbi >= 9 ? ~0 : ~F.RESOLVE_UNIX));
-    expect(plan.rules.find((r) => r.path === '/dev/null')).toBeDefined();
+    expect(byTarget[join(w.home, '.ssh')]?.kind).toBe(MountKind.tmpfsMask);
+    expect(byTarget[join(w.home, '.aws')]?.kind).toBe(MountKind.tmpfsMask);
+    expect(byTarget[join(w.home, '.npmrc')]).toMatchObject({ kind: MountKind.fileMask, source: expect.stringMatching(/cordon-\d+\/empty$/) });
+    expect(byTarget[join(w.ws, '.git')]?.kind).toBe(MountKind.bindReadOnly);
+    // Landlock in mode A is a second layer under the masks outside the writable roots: the
+    // masked names get no read right (a host that replaces one detaches its mask), / and $HOME
+    // are split for it; device files are granted by name; the root is writable.
+    const rule = (path: string) => plan.rules.find((r) => r.path === path)?.access ?? 0;
+    expect(rule('/') & F.READ_FILE).toBe(0);
+    expect(rule(join(w.home, '.ssh')) & F.READ_FILE).toBe(0);
+    expect(rule(join(w.home, '.npmrc')) & F.READ_FILE).toBe(0);
+    expect(rule(join(w.home, '.bashrc')) & F.READ_FILE).toBe(F.READ_FILE); // control: a sibling
+    expect(rule('/dev') & F.READ_FILE).toBe(0);
+    expect(rule('/dev/null') & F.WRITE_FILE).toBe(F.WRITE_FILE);
+    expect(rule(w.ws) & F.MAKE_REG).toBe(F.MAKE_REG);
+  });
+
+  it('mode A with $HOME beneath a private /tmp: $HOME carried over, its masks reported mount-only', async () => {
+    const tmp = realpathSync('/tmp');
+    const home = mkdtempSync(join(tmp, 'cordon-home-'));
+    mkdirSync(join(home, '.ssh'));
+    const saved = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const plan = compileFilesystemPlan({ policy: await ww(), cwd: w.ws, probe: nsProbe, enforcement: 'strict', network: { mode: 'full' }, namespaces: true });
+      expect(plan.privateTemp).toEqual([{ target: tmp, keep: [home], make: [], sizeMb: 1024 }]);
+      const ssh = plan.report.protections.find((p) => p.what === `deny read+write ${join(home, '.ssh')}`);
+      expect(ssh?.by).toEqual(['mount namespace (empty read-only tmpfs)']);
+      expect(ssh?.gaps.some((g) => g.startsWith('mount-only'))).toBe(true);
+      expect(plan.report.protections.find((p) => p.what === `private ${tmp} (the host's is never written)`)?.gaps).toEqual([`carried-over:${home}`]);
+      // Control: with tmp: 'host' the same $HOME gets the Landlock layer.
+      const host = compileFilesystemPlan({ policy: await ww(), cwd: w.ws, probe: nsProbe, enforcement: 'strict', network: { mode: 'full' }, namespaces: true, tmp: 'host' });
+      expect(host.privateTemp).toEqual([]);
+      expect(host.report.protections.find((p) => p.what === `deny read+write ${join(home, '.ssh')}`)?.by).toContain('landlock sibling grants (hold when the host replaces the path)');
+    } finally {
+      process.env.HOME = saved;
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('mode B has no mounts and reports sibling grants', async () => {

@@ -261,7 +261,7 @@ describe.runIf(namespacesWork)('host unix sockets: masks that cannot be walked a
       const s = createServer((c) => c.on('error', () => {}).end('secret')).listen(path, resolve).on('error', reject);
       servers.push(s);
     });
-  const connect = async (path: string, opts: { policy: SandboxPolicy; cwd: string }) => {
+  const connect = async (path: string, opts: { policy: SandboxPolicy; cwd: string; tmp?: 'private' | 'host' }) => {
     const r = await execSandboxed('node', ['-e', CLIENT, path], { ...opts, timeout: 20_000 });
     return { out: String(r.stdout).trim(), r };
   };
@@ -270,6 +270,18 @@ describe.runIf(namespacesWork)('host unix sockets: masks that cannot be walked a
     for (const c of cleanups) c();
   });
 
+  it("a host socket in /tmp is out of sight under the default private /tmp (control: reachable unsandboxed)", async () => {
+    const dir = mkdtempSync('/tmp/cordon-private-sock-');
+    const ws = mkdtempSync('/var/tmp/cordon-private-sock-ws-');
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => rmSync(ws, { recursive: true, force: true }));
+    await listen(join(dir, 'agent.sock'));
+    expect(unsandboxed('node', ['-e', CLIENT, join(dir, 'agent.sock')])).toBe('CONNECTED'); // control
+    const policy = SandboxPolicy.parse(JSON.stringify({ type: 'workspace_write', writable_roots: [{ root: ws }] }));
+    const { out } = await connect(join(dir, 'agent.sock'), { policy, cwd: ws });
+    expect(out).toMatch(/ENOENT/);
+  });
+
+  // With tmp: 'host' (the shared /tmp, asked for explicitly) the socket masks hold /tmp.
   it('a socket dir in a writable /tmp cannot be renamed away to unmask the socket for a later spawn', async () => {
     const dir = mkdtempSync('/tmp/cordon-rename-');
     const ws = mkdtempSync('/var/tmp/cordon-rename-ws-');
@@ -281,9 +293,9 @@ describe.runIf(namespacesWork)('host unix sockets: masks that cannot be walked a
     const policy = SandboxPolicy.parse(JSON.stringify({ type: 'workspace_write', writable_roots: [{ root: ws }] }));
     const control = mkdtempSync('/tmp/cordon-rename-ctl-');
     cleanups.push(() => rmSync(control, { recursive: true, force: true }), () => rmSync(`${control}-moved`, { recursive: true, force: true }));
-    const r = await execSandboxed('sh', ['-c', `mv ${dir} ${dir}-moved; echo dir=$?; mv ${control} ${control}-moved; echo control=$?`], { policy, cwd: ws });
+    const r = await execSandboxed('sh', ['-c', `mv ${dir} ${dir}-moved; echo dir=$?; mv ${control} ${control}-moved; echo control=$?`], { policy, cwd: ws, tmp: 'host' });
     expect(String(r.stdout)).toBe('dir=1\ncontrol=0\n'); // an ordinary dir in /tmp moves (control)
-    expect((await connect(join(dir, 'sub', 'agent.sock'), { policy, cwd: ws })).out).not.toBe('CONNECTED');
+    expect((await connect(join(dir, 'sub', 'agent.sock'), { policy, cwd: ws, tmp: 'host' })).out).not.toBe('CONNECTED');
   });
 
   it('a socket directory that holds $HOME or the cwd is not hidden; the socket itself is', async () => {

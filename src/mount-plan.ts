@@ -1,0 +1,198 @@
+// The sandbox's mount plan (mode A): every mount operation the child applies, in the order it
+// applies them, assembled here and nowhere else. The child (native/spawn.cc, step 5) runs the
+// list as given, in its private mount namespace, before Landlock (a landlocked task may not
+// mount); a standby runs it ahead of the command.
+//
+// The world it builds, and why each op sits where it does:
+//  1 read-only tree    every mount the host made becomes read-only (mount_setattr, recursive):
+//                      whatever follows that makes something writable is a narrower exception
+//  2 writable roots    each root bound onto itself read-write, nosuid, nodev, parents first so a
+//                      nested root's bind lands on its parent's; a mountpoint cannot be renamed
+//                      or removed (EBUSY), so no sandbox can move a root away and re-create it
+//  3 anchors           each directory between a writable root and a protected or masked path
+//                      beneath it, bound onto itself (a mountpoint, EBUSY): renaming
+//                      `root/config` away would carry `root/config/secrets` out from under its
+//                      path, where the next run's plan no longer masks it. After 2 (they sit in
+//                      the roots' read-write mounts and keep their flags), before 4 (the masks
+//                      then lie on top of them)
+//  4 masks             the filesystem planner's: protected dirs (.git, ...) bound read-only, an
+//                      empty read-only tmpfs over sensitive dirs, an empty 0000 file over
+//                      sensitive files; parents first
+//  5 socket masks      the host's unix sockets and socket dirs (isolation.ts); those a private
+//                      /dev or /tmp hides anyway are left out
+//  6 private /dev      a fresh tmpfs holding only the device files the sandbox may use, each a
+//                      copy of the host's node (detached before the tmpfs covers them, attached
+//                      after), the /dev/fd links and a private /dev/shm; then read-only. After
+//                      4-5, so nothing they mount under /dev survives; before 8, whose /proc
+//                      the /dev/fd links point into
+//  7 private temp      a fresh size-bounded tmpfs over /tmp (and $TMPDIR), carrying over the
+//                      writable roots, the cwd and $HOME that lie beneath it (with the masks
+//                      1-5 put on them: the copies are recursive)
+//  8 /proc             a fresh procfs (the pid namespace's), last so no mask hides it, then
+//                      read-only as a whole (/proc/sys, sysrq-trigger)
+//
+// Landlock and fresh file systems: the ruleset is built by the parent before these exist, and
+// Landlock's walk skips the directory a mount covers, so the host's /tmp rule says nothing about
+// a tmpfs on /tmp. Each op that mounts something fresh the sandbox must use carries the rights
+// the child grants beneath it once mounted (landlockAccess): /tmp, $TMPDIR and /dev/shm
+// read-write (they are the sandbox's own), /dev and /proc readable.
+import { MountKind } from './native-types.js';
+import { native, type NativeMountOp } from './native.js';
+import { isWithin } from './policy/paths.js';
+import { READ, READ_WRITE } from './filesystem/access.js';
+
+const MS_RDONLY = 1;
+
+/** Device files every confined sandbox may use (Landlock grants them by name in every mode). */
+export const BASE_DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'] as const;
+
+/** Symlinks of a private /dev: what libc, shells and `/dev/stdin` readers expect. */
+const DEV_LINKS: ReadonlyArray<[name: string, to: string]> = [
+  ['/dev/fd', '/proc/self/fd'],
+  ['/dev/stdin', '/proc/self/fd/0'],
+  ['/dev/stdout', '/proc/self/fd/1'],
+  ['/dev/stderr', '/proc/self/fd/2'],
+];
+
+/** Sizes of the fresh file systems (tmpfs `size=`; memory, charged to whoever writes it). */
+export const PRIVATE_DEV_SIZE = '64k';
+export const PRIVATE_SHM_SIZE_MB = 64;
+export const DEFAULT_PRIVATE_TMP_SIZE_MB = 1024;
+
+/** Slots for detached copies held at once (native/spawn.h kMountSlots). */
+const MOUNT_SLOTS = 32;
+
+/** A fresh temp dir: the tmpfs at `target`, with host paths carried over and dirs made in it. */
+export interface PrivateTemp {
+  target: string;
+  /** Host directories beneath target that stay visible (writable roots, cwd, $HOME), outermost only. */
+  keep: string[];
+  /** Directories made inside it (a $TMPDIR beneath /tmp), so that they exist. */
+  make: string[];
+  sizeMb: number;
+}
+
+/** What the device part of the plan carries: existing character devices, by canonical path. */
+export interface PrivateDev {
+  devices: string[];
+}
+
+export interface MountPlanInput {
+  /** The tree read-only by mount, writable roots bound again (Linux 5.12: mount_setattr). */
+  readOnlyTree: boolean;
+  writableRoots: readonly string[];
+  /** Directories between a writable root and a protected or masked path beneath it. */
+  anchors: readonly string[];
+  /** The filesystem planner's masks and read-only binds, parents first. */
+  masks: readonly NativeMountOp[];
+  socketMasks: readonly NativeMountOp[];
+  /** A private /dev (needs open_tree/move_mount, Linux 5.2; given with readOnlyTree). */
+  privateDev: PrivateDev | null;
+  /** A private /dev/shm over the host's, where there is no private /dev. */
+  privateShm: boolean;
+  privateTemp: readonly PrivateTemp[];
+  /** A fresh /proc (pid namespace). */
+  proc: boolean;
+  /** MS_RDONLY of the mount holding a path (a root the host mounted read-only stays so). */
+  hostFlags: (path: string) => number;
+  /** The ruleset's handled_access_fs (0: no Landlock): fresh mounts get their rights within it. */
+  landlockHandledFs: number;
+}
+
+/** The mount plan, in order (see the head of this file for each step's reason). */
+export function buildMountPlan(p: MountPlanInput): NativeMountOp[] {
+  const ops: NativeMountOp[] = [];
+  const treeDone = p.readOnlyTree && !p.writableRoots.includes('/');
+  if (treeDone) {
+    ops.push({ kind: MountKind.readOnlyTree, target: '/' });
+    for (const target of parentsFirst(p.writableRoots)) {
+      ops.push({ kind: MountKind.bindWritable, target, preservedFlags: p.hostFlags(target) & MS_RDONLY });
+    }
+  }
+  for (const target of parentsFirst(p.anchors)) ops.push({ kind: MountKind.bindSelf, target });
+  ops.push(...p.masks);
+  const hidden = (target: string): boolean =>
+    (p.privateDev !== null && isWithin(target, '/dev')) ||
+    p.privateTemp.some((t) => isWithin(target, t.target) && !t.keep.some((k) => isWithin(target, k)));
+  ops.push(...p.socketMasks.filter((m) => !hidden(m.target)));
+  const readable = READ & p.landlockHandledFs;
+  const writable = READ_WRITE & p.landlockHandledFs;
+  if (p.privateDev) ops.push(...privateDevOps(p.privateDev, readable, writable));
+  else if (p.privateShm) ops.push({ kind: MountKind.tmpfs, target: '/dev/shm', optional: true, landlockAccess: writable });
+  for (const t of p.privateTemp) ops.push(...privateTempOps(t, writable));
+  if (p.proc) {
+    ops.push({ kind: MountKind.proc, target: '/proc', landlockAccess: readable });
+    if (p.readOnlyTree) ops.push({ kind: MountKind.readOnlyTree, target: '/proc' });
+  }
+  return ops;
+}
+
+function parentsFirst(paths: readonly string[]): string[] {
+  return [...new Set(paths)].sort((a, b) => a.length - b.length || a.localeCompare(b));
+}
+
+function privateDevOps(dev: PrivateDev, readable: number, writable: number): NativeMountOp[] {
+  const devices = dev.devices.slice(0, MOUNT_SLOTS);
+  const ops: NativeMountOp[] = devices.map((target, slot) => ({ kind: MountKind.detach, target, slot }));
+  ops.push({ kind: MountKind.tmpfs, target: '/dev', data: `mode=755,size=${PRIVATE_DEV_SIZE},nr_inodes=256`, landlockAccess: readable });
+  const dirs = new Set<string>();
+  for (const d of devices) {
+    for (let dir = d.slice(0, d.lastIndexOf('/')); dir !== '/dev' && dir.length > 4; dir = dir.slice(0, dir.lastIndexOf('/'))) dirs.add(dir);
+  }
+  for (const dir of parentsFirst([...dirs, '/dev/shm'])) ops.push({ kind: MountKind.makeDir, target: dir, mode: 0o755 });
+  devices.forEach((target, slot) => {
+    ops.push({ kind: MountKind.makeFile, target, mode: 0 });
+    ops.push({ kind: MountKind.attach, target, slot });
+  });
+  for (const [target, to] of DEV_LINKS) ops.push({ kind: MountKind.symlink, target, source: to });
+  ops.push({ kind: MountKind.tmpfs, target: '/dev/shm', data: `mode=1777,size=${PRIVATE_SHM_SIZE_MB}m`, landlockAccess: writable });
+  ops.push({ kind: MountKind.readOnlyMount, target: '/dev' });
+  return ops;
+}
+
+function privateTempOps(t: PrivateTemp, writable: number): NativeMountOp[] {
+  const keep = t.keep.slice(0, MOUNT_SLOTS);
+  const ops: NativeMountOp[] = keep.map((target, slot) => ({ kind: MountKind.detach, target, slot }));
+  ops.push({ kind: MountKind.tmpfs, target: t.target, data: `mode=1777,size=${t.sizeMb}m`, landlockAccess: writable });
+  const dirs = new Set<string>();
+  for (const path of [...keep, ...t.make]) {
+    for (let dir = path; dir.length > t.target.length; dir = dir.slice(0, dir.lastIndexOf('/'))) dirs.add(dir);
+  }
+  for (const dir of parentsFirst([...dirs])) ops.push({ kind: MountKind.makeDir, target: dir, mode: t.make.includes(dir) ? 0o700 : 0o755 });
+  keep.forEach((target, slot) => ops.push({ kind: MountKind.attach, target, slot }));
+  return ops;
+}
+
+/**
+ * The directories between each writable root and the protected or masked paths beneath it (and
+ * the writable roots nested in it): made mountpoints, so none can be renamed away (step 3).
+ */
+export function anchorsFor(writableRoots: readonly string[], protectedPaths: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const path of [...protectedPaths, ...writableRoots]) {
+    // The innermost root holding the path, other than itself.
+    const root = writableRoots.filter((r) => r !== path && isWithin(path, r)).sort((a, b) => b.length - a.length)[0];
+    if (root === undefined) continue;
+    for (let dir = path.slice(0, path.lastIndexOf('/')); dir.length > root.length; dir = dir.slice(0, dir.lastIndexOf('/'))) out.add(dir);
+  }
+  return [...out];
+}
+
+/** MS_RDONLY and the other per-mount flags of the mount holding `path` (0 when unknown). */
+export function hostMountFlags(path: string): number {
+  try {
+    const flags = native().landlock.mountFlags(path);
+    return flags >= 0 ? flags : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** mount_setattr(2) exists from Linux 5.12 (open_tree and move_mount from 5.2). */
+export function kernelHasMountSetattr(release: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return false;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  return major > 5 || (major === 5 && minor >= 12);
+}
