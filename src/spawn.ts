@@ -196,6 +196,8 @@ export class SandboxedProcess extends EventEmitter {
   #id = -1;
   #pidNamespace = false;
   #exited = false;
+  /** Set at exit: some of the process group outlived the command (never in a pid namespace). */
+  #groupOutlived = false;
   #openStreams = 0;
   #closeEmitted = false;
   #translatedSignal: NodeJS.Signals | null = null;
@@ -263,6 +265,17 @@ export class SandboxedProcess extends EventEmitter {
   /** @internal */
   _onExit(code: number | null, signal: number | null, usage: ResourceUsage): void {
     this.#exited = true;
+    // The group's id stays allocated only while a member lives: once it is empty the number can
+    // be any new process's, and that process's group. Asked now, right after the reap; in a pid
+    // namespace nothing outlives the command (the namespace dies with its pid 1).
+    if (!this.#pidNamespace && this.pid !== undefined) {
+      try {
+        process.kill(-this.pid, 0);
+        this.#groupOutlived = true;
+      } catch {
+        this.#groupOutlived = false;
+      }
+    }
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers = [];
     this.#abortCleanup?.();
@@ -319,12 +332,15 @@ export class SandboxedProcess extends EventEmitter {
       }
       delivered = native().signalChild(this.#id, direct) === 0;
     }
-    // The rest of the process group (descendants that did not leave it).
-    try {
-      process.kill(-this.pid, sig);
-      delivered = true;
-    } catch {
-      // ESRCH: the group is gone.
+    // The rest of the process group (descendants that did not leave it). After the reap only if
+    // members outlived the command: an empty group's number may belong to another process by now.
+    if (!this.#exited || this.#groupOutlived) {
+      try {
+        process.kill(-this.pid, sig);
+        delivered = true;
+      } catch {
+        // ESRCH: the group is gone.
+      }
     }
     // SIGKILL reaches the whole cgroup, setsid escapees included.
     if (sig === SIGNALS.SIGKILL && this.#limitSession && !this.#exited) this.#limitSession.killAll();

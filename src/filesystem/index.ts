@@ -291,11 +291,13 @@ function readPointer(file: string, prefix: string): { target: string } | { probl
   let text: string;
   let fd: number | undefined;
   try {
-    // Resolved first, then opened without following a final symlink, non-blocking, and checked
-    // on the fd: a sandbox that can write where the file lives may swap in a FIFO (must not hang
-    // the host) or a symlink to a device (must not be opened by a possibly-root host: opening
-    // some devices has side effects). It cannot create device nodes or hard links to them.
-    fd = openSync(realpathSync(file), fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW);
+    // Opened by the path as given (its directory is canonical: a writable root, or a gitdir
+    // already resolved), never following a final symlink, non-blocking, without becoming a
+    // controlling terminal, and checked on the fd: a running sandbox may swap in a FIFO (must not
+    // hang the host) or a symlink to a device (must not be opened by a possibly-root host:
+    // opening /proc/kmsg or some devices has side effects) at any moment, so nothing may be
+    // resolved before the open. It cannot create device nodes or hard links to them.
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW | fsConstants.O_NOCTTY);
     if (!fstatSync(fd).isFile()) return { problem: 'not-a-file' };
     const buf = Buffer.alloc(GITFILE_MAX + 1);
     const n = readSync(fd, buf, 0, buf.length, 0);
@@ -362,7 +364,8 @@ function linkedGitDirs(roots: readonly string[], stamps: Stamp[]): { links: { pa
     }
     const gitdir = resolve(root, pointer.target);
     links.push({ path: gitdir, from: `gitdir of ${gitfile}` });
-    const commondirFile = join(gitdir, 'commondir');
+    // The gitdir's directory resolved, so that only the final name is opened (O_NOFOLLOW).
+    const commondirFile = join(realpathOrNull(gitdir) ?? gitdir, 'commondir');
     stamps.push(stampOf(commondirFile, true));
     let common: { target: string } | { problem: string } = { problem: 'none' };
     try {
