@@ -11,7 +11,7 @@ import { limitsEnvironment, planLimits, type LimitsPlan, type LimitsReport } fro
 import { allowsUnconditionally, compileSeccomp, STANDBY_PATH_SYSCALLS, type CompiledSeccomp } from './seccomp/index.js';
 import type { SyscallArch } from './policy/syscall-table.js';
 import { SANDBOX_PROXY_PORT } from './network.js';
-import { buildMountPlan, hostMountFlags, kernelHasMountSetattr } from './mount-plan.js';
+import { buildMountPlan, hostMountFlags, kernelHasMountSetattr, type PrivateTemp } from './mount-plan.js';
 import {
   hostUnixSocketMasks,
   isolationReport,
@@ -119,6 +119,8 @@ export interface SpawnSandbox {
   proxied: boolean;
   /** Resource limits: rlimits are in plan.rlimits; cgroup leaves are made per spawn (LimitSession). */
   limits: LimitsPlan;
+  /** The sandbox's own temp dirs (mode A): what of the host's lies beneath them is out of its sight. */
+  privateTemp: readonly PrivateTemp[];
 }
 
 /** The cached, filesystem-independent part of a compiled policy. */
@@ -264,6 +266,7 @@ function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets:
     pidNamespace: compiled.pidNamespace,
     proxied: compiled.proxied,
     limits: compiled.limits,
+    privateTemp: compiled.useNamespaces ? fs.privateTemp : [],
   };
 }
 
@@ -463,6 +466,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     confining,
     proxied: allowlistViaProxy,
     limits,
+    privateTemp: [],
     merged: new WeakMap(),
   };
 }

@@ -4,6 +4,7 @@
 // and mode B (namespaces: false, Landlock only).
 
 import { execFileSync } from 'node:child_process';
+import { buildHelperFrom } from '../helpers/build-helpers.js';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,30 +15,12 @@ import type { FilesystemReport, Protection } from '../../src/filesystem/index.js
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..');
-const binDir = join(repoRoot, 'test', 'helpers', 'bin');
-
 let fsprobePath: string | undefined;
 
-/**
- * test/helpers/bin/fsprobe (gitignored), compiled from helpers/fsprobe.c when missing or stale.
- * Parallel test files each compile to a private name and rename it into place (atomic).
- */
+/** The fsprobe helper, compiled from helpers/fsprobe.c when missing or stale (build-helpers.ts). */
 export function fsprobe(): string {
-  if (fsprobePath) return fsprobePath;
-  const src = join(here, 'helpers', 'fsprobe.c');
-  const out = join(binDir, 'fsprobe');
-  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
-    mkdirSync(binDir, { recursive: true });
-    const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    try {
-      execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', tmp, src], { stdio: ['ignore', 'ignore', 'pipe'] });
-      renameSync(tmp, out);
-    } finally {
-      rmSync(tmp, { force: true });
-    }
-  }
-  fsprobePath = out;
-  return out;
+  fsprobePath ??= buildHelperFrom(join(here, 'helpers', 'fsprobe.c'));
+  return fsprobePath;
 }
 
 /** The raw kernel probe, as the planner takes it (planner unit tests). */

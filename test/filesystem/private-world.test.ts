@@ -183,8 +183,10 @@ const readableBlockDevice = (() => {
 })();
 
 describe.each(MODES)('a minimal /dev, mode $name', ({ namespaces }) => {
-  const run = (script: string, extra: Record<string, unknown> = {}) =>
-    execSandboxed('sh', ['-c', script], { policy: workspace(), cwd: w.ws, namespaces, encoding: 'utf8', ...extra });
+  const run = async (script: string, extra: Record<string, unknown> = {}) => {
+    const r = await execSandboxed('sh', ['-c', script], { policy: workspace(), cwd: w.ws, namespaces, encoding: 'utf8', ...extra });
+    return Object.assign(r, { stdout: String(r.stdout) });
+  };
 
   it('the device files programs need work: /dev/null, /dev/zero, /dev/full, /dev/urandom, /dev/fd/N, /dev/stdin', async () => {
     const r = await run('echo x > /dev/null && echo null-ok; head -c 4 /dev/zero | wc -c; head -c 4 /dev/urandom | wc -c; echo y > /dev/full || echo full-enospc; cat /dev/stdin; cat /dev/fd/0; ls /dev/fd/ > /dev/null && echo fd-ok', { input: 'piped\n' });
@@ -202,7 +204,7 @@ describe.each(MODES)('a minimal /dev, mode $name', ({ namespaces }) => {
     try {
       expect(hostOpens(path)).toEqual(['OPENED']);
       const r = await execSandboxed('node', ['-e', OPENER, path, '/dev/null'], { policy: workspace(), cwd: w.ws, namespaces, encoding: 'utf8' });
-      expect(r.stdout.trim().split('\n')).toEqual([namespaces ? 'ENOENT' : 'EACCES', 'OPENED']);
+      expect(String(r.stdout).trim().split('\n')).toEqual([namespaces ? 'ENOENT' : 'EACCES', 'OPENED']);
     } finally {
       helper.kill('SIGKILL');
     }
@@ -211,7 +213,7 @@ describe.each(MODES)('a minimal /dev, mode $name', ({ namespaces }) => {
   it.skipIf(readableBlockDevice === undefined)('a raw block device cannot be opened, root caller included (control: the host opens it)', async () => {
     const dev = readableBlockDevice!;
     const r = await execSandboxed('node', ['-e', OPENER, dev, '/dev/zero'], { policy: SandboxPolicy.readOnly(), cwd: w.ws, namespaces, encoding: 'utf8' });
-    expect(r.stdout.trim().split('\n')).toEqual([namespaces ? 'ENOENT' : 'EACCES', 'OPENED']);
+    expect(String(r.stdout).trim().split('\n')).toEqual([namespaces ? 'ENOENT' : 'EACCES', 'OPENED']);
   });
 
   it('a device asked for by name is there (control: absent without it); a block device is refused as input', async () => {
@@ -243,8 +245,10 @@ child.on('close', (code) => console.log('OUT ' + JSON.stringify(out) + ' ' + cod
 });
 
 describe.runIf(namespacesWork)('private temp space (mode A)', () => {
-  const run = (script: string, extra: Record<string, unknown> = {}) =>
-    execSandboxed('sh', ['-c', script], { policy: workspace(), cwd: w.ws, encoding: 'utf8', ...extra });
+  const run = async (script: string, extra: Record<string, unknown> = {}) => {
+    const r = await execSandboxed('sh', ['-c', script], { policy: workspace(), cwd: w.ws, encoding: 'utf8', ...extra });
+    return Object.assign(r, { stdout: String(r.stdout) });
+  };
 
   it("a planted /tmp/<dir>/.git with core.fsmonitor never reaches the host's /tmp (control: tmp: 'host' does)", async () => {
     const plant = `/tmp/cordon-plant-${process.pid}`;
@@ -263,6 +267,19 @@ describe.runIf(namespacesWork)('private temp space (mode A)', () => {
       expect(fsReport(h).protections.find((p) => p.what === 'writes only beneath writable roots')?.gaps.some((g) => g.startsWith('host-temp-writable:'))).toBe(true);
     } finally {
       rmSync(plant, { recursive: true, force: true });
+    }
+  });
+
+  it("a program in the host's /tmp fails to start with a message that says why (control: tmp: 'host' runs it)", async () => {
+    const dir = realpathSync(mkdtempSync('/tmp/cordon-prog-'));
+    const prog = join(dir, 'hello.sh');
+    writeFileSync(prog, '#!/bin/sh\necho hello\n', { mode: 0o755 });
+    try {
+      await expect(execSandboxed(prog, [], { policy: workspace(), cwd: w.ws })).rejects.toThrow(/private \/tmp of its own .*tmp: 'host'/);
+      const shared = await execSandboxed(prog, [], { policy: workspace(), cwd: w.ws, tmp: 'host', encoding: 'utf8' });
+      expect(shared.stdout).toBe('hello\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

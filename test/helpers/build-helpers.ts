@@ -1,13 +1,23 @@
-// Builds the C helpers under test/helpers/ on first use, into test/helpers/bin/ (gitignored).
+// Builds the C helpers of the tests on first use, into one directory outside /tmp: a sandbox
+// gets a private /tmp (mode A), where a checkout under the host's /tmp (CI copies the tree
+// there) is out of sight, so helpers built inside the tree could not be run in the sandbox.
 // Test files run in parallel workers: each compiles to a private temporary name and renames it
 // into place (rename(2) is atomic), so a reader sees either no binary or a complete one.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const helpersDir = dirname(fileURLToPath(import.meta.url));
-const binDir = join(helpersDir, 'bin');
+/** Per user and per checkout (two trees never share a binary built from other sources). */
+const binDir = `/var/tmp/cordon-test-bin-${process.getuid?.() ?? 0}-${createHash('sha256').update(helpersDir).digest('hex').slice(0, 12)}`;
+
+function ensureBinDir(): void {
+  mkdirSync(binDir, { recursive: true, mode: 0o755 });
+  const st = lstatSync(binDir);
+  if (!st.isDirectory() || st.uid !== (process.getuid?.() ?? 0)) throw new Error(`${binDir} is not a directory of this user's`);
+}
 
 /** Extra compiler flags per helper. */
 const FLAGS: Record<string, string[]> = {
@@ -21,7 +31,7 @@ function compile(src: string, out: string, flags: readonly string[]): string {
   const cached = built.get(out);
   if (cached) return cached;
   if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
-    mkdirSync(binDir, { recursive: true });
+    ensureBinDir();
     const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
       execFileSync('cc', ['-O2', '-Wall', '-Wextra', ...flags, '-o', tmp, src], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -35,11 +45,16 @@ function compile(src: string, out: string, flags: readonly string[]): string {
 }
 
 /**
- * Path of test/helpers/bin/<name>, compiled from test/helpers/<name>.c when missing or older
+ * Path of the helper <name>, compiled from test/helpers/<name>.c when missing or older
  * than its source. Safe to call from parallel test files.
  */
 export function buildHelper(name: string): string {
   return compile(join(helpersDir, `${name}.c`), join(binDir, name), FLAGS[name] ?? []);
+}
+
+/** A helper whose source lives elsewhere in test/ (a capability's own helpers/ directory). */
+export function buildHelperFrom(src: string): string {
+  return compile(src, join(binDir, src.slice(src.lastIndexOf('/') + 1).replace(/\.c$/, '')), []);
 }
 
 /**

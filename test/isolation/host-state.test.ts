@@ -12,27 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execSandboxed, probeKernel, SandboxPolicy } from '../../src/index.js';
 import type { IsolationClass } from '../../src/isolation.js';
 import { isRoot } from '../helpers/process.js';
+import { buildHelperFrom } from '../helpers/build-helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const probe = probeKernel();
 const namespacesWork = probe.namespaces.mount && probe.namespaces.pid && (probe.isRoot || probe.namespaces.user);
 
 function ipcProbe(): string {
-  const out = join(here, '..', 'helpers', 'bin', 'ipc-probe');
-  const src = join(here, 'helpers', 'ipc-probe.c');
-  let stale = true;
-  try {
-    stale = statSync(out).mtimeMs < statSync(src).mtimeMs;
-  } catch {
-    /* not built */
-  }
-  if (stale) {
-    mkdirSync(dirname(out), { recursive: true });
-    const tmp = `${out}.${process.pid}.tmp`;
-    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', tmp, src]);
-    execFileSync('mv', ['-f', tmp, out]);
-  }
-  return out;
+  return buildHelperFrom(join(here, 'helpers', 'ipc-probe.c'));
 }
 
 const CLIENT = `const s = require('net').connect(process.argv[1]);
