@@ -64,6 +64,15 @@ export interface SpawnOptions {
    * with a hook or node_modules, runs in the host's own git or node later. Reported either way.
    */
   tmp?: 'private' | 'host';
+  /**
+   * `.git`, `.codex`, `.agents` or `.vtcode` missing at the top of a writable root, where a tool
+   * could make one for the host's own git or agent to trust later: 'placeholder' (default)
+   * makes an empty directory there on the host (once; it stays) and binds it read-only, or,
+   * without a mount namespace, freezes the root's top level; 'freeze' makes nothing and freezes
+   * the top level (no entry created, removed or renamed there); 'allow-create' lets the tool
+   * create them (`git init`), reported as a gap.
+   */
+  protectedDirs?: 'placeholder' | 'freeze' | 'allow-create';
   /** Size of each private temp dir in MiB (default 1024). */
   tmpSizeMb?: number;
   /** Character devices beyond null, zero, full, random, urandom and tty (e.g. ['/dev/kvm', '/dev/fuse']); never block devices. */
@@ -91,6 +100,7 @@ export interface ResolvedSpawnOptions {
   prewarm: boolean;
   networkResolver: ((host: string) => Promise<string[]>) | undefined;
   tmp: 'private' | 'host';
+  protectedDirs: 'placeholder' | 'freeze' | 'allow-create';
   tmpSizeMb: number | undefined;
   devices: string[] | undefined;
 }
@@ -129,6 +139,7 @@ const optionsSchema = z
     prewarm: z.boolean().optional(),
     networkResolver: z.custom<(host: string) => Promise<string[]>>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
     tmp: z.enum(['private', 'host']).optional(),
+    protectedDirs: z.enum(['placeholder', 'freeze', 'allow-create']).optional(),
     tmpSizeMb: z.number().int('must be an integer (MiB)').min(1, 'must be >= 1').max(1 << 20, 'must be <= 1048576').optional(),
     devices: z.array(stringNoNul('device path').regex(/^\/dev\/[^\0]+$/, 'must be a path under /dev/')).max(16, 'at most 16 devices').optional(),
   })
@@ -152,6 +163,7 @@ const PLAIN_CHECKS: Record<string, (v: unknown) => boolean> = {
   namespaces: (v) => typeof v === 'boolean',
   prewarm: (v) => typeof v === 'boolean',
   tmp: (v) => v === 'private' || v === 'host',
+  protectedDirs: (v) => v === 'placeholder' || v === 'freeze' || v === 'allow-create',
   networkNamespace: (v) => v === 'shared' || v === 'private',
   signal: (v) => v instanceof AbortSignal,
 };
@@ -245,6 +257,7 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
     prewarm: o.prewarm ?? process.env.CORDON_PREWARM !== '0',
     networkResolver: o.networkResolver,
     tmp: o.tmp ?? 'private',
+    protectedDirs: o.protectedDirs ?? 'placeholder',
     tmpSizeMb: o.tmpSizeMb,
     devices: o.devices,
   };

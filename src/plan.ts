@@ -82,6 +82,7 @@ export interface CompileOptions {
   networkNamespace?: 'shared' | 'private';
   /** Filesystem only (no effect on the policy-level part): see SpawnOptions. */
   tmp?: 'private' | 'host';
+  protectedDirs?: 'placeholder' | 'freeze' | 'allow-create';
   tmpSizeMb?: number;
   devices?: readonly string[];
   /** The terminal the command gets as stdio, granted by name (and carried into a private /dev). */
@@ -173,6 +174,8 @@ export function networkMode(policy: SandboxPolicy): NetworkMode {
   return policy.hasNetworkAllowlist() ? 'allowlist' : 'none';
 }
 
+const PROTECT_MISSING = { placeholder: 'placeholder', freeze: 'freeze-top-level', 'allow-create': 'allow' } as const;
+
 function seccompArch(): SyscallArch | null {
   return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : null;
 }
@@ -193,6 +196,7 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
     network: compiled.proxied ? { mode: 'allowlist', connectPorts: [SANDBOX_PROXY_PORT] } : { mode: compiled.network },
     namespaces: compiled.useNamespaces,
     ...(options.tmp !== undefined ? { tmp: options.tmp } : {}),
+    ...(options.protectedDirs !== undefined ? { protectMissingMetadata: PROTECT_MISSING[options.protectedDirs] } : {}),
     ...(options.tmpSizeMb !== undefined ? { tmpSizeMb: options.tmpSizeMb } : {}),
     ...(options.devices !== undefined ? { devices: options.devices } : {}),
     ...(options.ptyPath !== undefined ? { ptyPath: options.ptyPath } : {}),

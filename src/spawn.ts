@@ -436,6 +436,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
     ...(opts.landlockAbiCap !== undefined ? { landlockAbiCap: opts.landlockAbiCap } : {}),
     ...(opts.networkNamespace === 'private' ? { networkNamespace: 'private' as const } : {}),
     tmp: opts.tmp,
+    protectedDirs: opts.protectedDirs,
     ...(opts.tmpSizeMb !== undefined ? { tmpSizeMb: opts.tmpSizeMb } : {}),
     ...(opts.devices !== undefined ? { devices: opts.devices } : {}),
     ...(ptyPath !== undefined ? { ptyPath } : {}),

@@ -13,7 +13,7 @@
 // A root whose `.git` is a file (worktree, submodule) also protects the gitdir it names
 // (linkedGitDirs).
 
-import { closeSync, constants as fsConstants, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, statSync, unlinkSync, fchmodSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, statSync, unlinkSync, fchmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PolicyError } from '../errors.js';
@@ -59,12 +59,17 @@ export interface FilesystemPlanInput {
   /** A pty device the caller hands in (e.g. /dev/pts/3): granted like /dev/tty. */
   ptyPath?: string;
   /**
-   * Protected metadata dirs (.git, .codex, .agents, .vtcode) that do not exist at spawn time:
-   * 'report' (default) leaves the workspace top level creatable and reports each missing name;
-   * 'freeze-top-level' keeps them from being created by freezing the root's top level (no
-   * create, delete or rename of top-level entries; existing entries stay writable).
+   * Protected metadata dirs (.git, .codex, .agents, .vtcode) missing at the top of a writable
+   * root, where a tool could create one (`git init` plus a hook or core.fsmonitor) for the
+   * host's own git or agent to trust later:
+   * - 'placeholder' (default): with a mount namespace, an empty directory is made there on the
+   *   host (once; it stays: git and agents ignore an empty one) and bound read-only like an
+   *   existing one; without one, as 'freeze-top-level';
+   * - 'freeze-top-level': nothing is made; the root's top level is frozen by Landlock (no entry
+   *   created, removed or renamed there; existing entries stay writable);
+   * - 'allow': the tool may create them (reported as a gap of the write protection).
    */
-  protectMissingMetadata?: 'report' | 'freeze-top-level';
+  protectMissingMetadata?: 'placeholder' | 'freeze-top-level' | 'allow';
   /**
    * WorkspaceWrite with a mount namespace: 'private' (default) gives the sandbox fresh /tmp and
    * $TMPDIR of its own, whatever the exclusion flags say (the host's are never written);
@@ -116,6 +121,7 @@ export interface FilesystemPlan {
 }
 
 const F = LANDLOCK_ACCESS_FS;
+const MS_RDONLY = 1;
 
 interface Stamp {
   path: string;
@@ -193,7 +199,7 @@ export function compileFilesystemPlan(input: FilesystemPlanInput): FilesystemPla
     input.namespaces,
     input.enforcement,
     input.ptyPath ?? null,
-    input.protectMissingMetadata ?? 'report',
+    input.protectMissingMetadata ?? 'placeholder',
     input.tmp ?? 'private',
     input.tmpSizeMb ?? null,
     input.devices ?? null,
@@ -498,6 +504,33 @@ function privateTempDirs(input: FilesystemPlanInput, callerRoots: readonly strin
     });
 }
 
+/**
+ * An empty directory for each protected name missing at the top of a writable root: the mount
+ * plan binds it read-only like an existing one, so the sandbox can neither create the name nor
+ * remove or rename the placeholder (EROFS, EBUSY). It stays on the host: removing it while
+ * another process's sandbox holds it bound would detach that mount (the kernel detaches mounts
+ * on a removed dentry in every namespace) and let that sandbox create the name after all. An
+ * empty `.git` is no repository to git, which goes on looking in the parent directories.
+ */
+function makePlaceholders(roots: readonly string[]): { made: string[]; failed: Map<string, string> } {
+  const made: string[] = [];
+  const failed = new Map<string, string>();
+  for (const root of roots) {
+    for (const name of WRITE_PROTECTED_DIRS) {
+      const path = root === '/' ? `/${name}` : `${root}/${name}`;
+      try {
+        mkdirSync(path, { mode: 0o755 });
+        made.push(path);
+      } catch (e) {
+        // EEXIST: protected as it is. Anything else is reported with its reason.
+        const code = (e as NodeJS.ErrnoException).code ?? 'error';
+        if (code !== 'EEXIST') failed.set(path, code);
+      }
+    }
+  }
+  return { made, failed };
+}
+
 /** The device files granted by name (and, with a private /dev, carried into it): existing character devices only. */
 function deviceFiles(input: FilesystemPlanInput): string[] {
   const out: string[] = [];
@@ -550,15 +583,35 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
   }
 
   const { roots, callerRoots, skipped } = canonicalRoots(input, stamps);
-  const { entries, notes: gitNotes } = collectEntries(input, roots, stamps);
   const mountNs = input.namespaces && probe.mountNamespace && (probe.isRoot || probe.userNamespaces);
   const landlock = abi >= 1;
-  const freezeMetadata = input.protectMissingMetadata === 'freeze-top-level';
+  const protectMissing = input.protectMissingMetadata ?? 'placeholder';
+  const freezeMetadata = protectMissing === 'freeze-top-level' || (protectMissing === 'placeholder' && !mountNs);
   // A private /dev and fresh temp dirs are built from detached copies (open_tree, move_mount),
   // and take the read-only tree's kernel (mount_setattr, Linux 5.12) as the line.
   const freshDirs = mountNs && kernelHasMountSetattr(probe.release);
   const privateTemp = freshDirs && policy.kind === 'WorkspaceWrite' && input.tmp !== 'host' ? privateTempDirs(input, callerRoots, stamps) : [];
-  const hiddenByTemp = (p: string): boolean => privateTemp.some((t) => isWithin(p, t.target));
+  // Beneath a fresh temp dir, Landlock cannot deny anything (the child grants the whole tmpfs);
+  // what is not carried over into it is the sandbox's own, out of the host's reach.
+  const beneathTemp = (p: string): boolean => privateTemp.some((t) => isWithin(p, t.target));
+  const hiddenByTemp = (p: string): boolean => privateTemp.some((t) => isWithin(p, t.target) && !t.keep.some((k) => isWithin(p, k)));
+  // A git directory listed as a writable root (how a caller lets a tool commit) holds no
+  // protected names of meaning: `.git/.git` is nothing to git.
+  const gitDirRoots = new Set(callerRoots.filter((r) => existsSync(join(r, 'HEAD')) && (existsSync(join(r, 'objects')) || existsSync(join(r, 'commondir')))));
+  const { made: placeholders, failed: placeholderFailures } =
+    protectMissing === 'placeholder' && mountNs ? makePlaceholders(callerRoots.filter((r) => !gitDirRoots.has(r) && !hiddenByTemp(r))) : { made: [], failed: new Map<string, string>() };
+  const { entries, notes: gitNotes } = collectEntries(input, roots, stamps);
+  // How a protected name missing at the top of a writable root is kept from being created.
+  const missingMetadata = (e: Entry): 'hidden' | 'not-ours' | 'allowed' | 'freeze' | 'open' | null => {
+    if (!e.metadata || e.resolved.exists || !e.underRoot) return null;
+    const c = e.resolved.canonical;
+    if (hiddenByTemp(c)) return 'hidden';
+    const root = c.slice(0, c.lastIndexOf('/')) || '/';
+    // A shared temp dir (its risk is the write rule's host-temp-writable gap) or a git directory.
+    if (!callerRoots.includes(root) || gitDirRoots.has(root)) return 'not-ours';
+    if (protectMissing === 'allow') return 'allowed';
+    return freezeMetadata ? 'freeze' : 'open';
+  };
   const devices = deviceFiles(input);
   const devProtected = !roots.some((r) => isWithin('/dev', r) || isWithin(r, '/dev'));
 
@@ -626,11 +679,11 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
         // split directory, which gets nothing. Beneath a writable root (or a fresh temp dir)
         // Landlock could say it only by freezing the root's top level: the mount holds alone
         // there (reported).
-        if (masked(e) && (e.underRoot || !e.blockRead || hiddenByTemp(r.canonical))) continue;
+        if (masked(e) && (e.underRoot || !e.blockRead || beneathTemp(r.canonical))) continue;
         // Landlock-only deny: read-denied paths keep READ_DIR inherited from their split
         // ancestors (so `ls /`, `ls ~` work; the names inside are listed: gap names-listed).
         specials.push({ path: r.canonical, rights: (e.blockRead ? F.READ_DIR : READ) & handled });
-      } else if (e.underRoot && e.blockWrite && (!e.metadata || freezeMetadata)) {
+      } else if (e.underRoot && e.blockWrite && (!e.metadata || missingMetadata(e) === 'freeze')) {
         specials.push({ path: r.canonical, rights: READ & handled });
         freezeFor.set(e, nearestExisting(r.canonical));
       }
@@ -665,6 +718,9 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
   if (landlock && abi < 2) writeGaps.push('cross-directory-rename-denied');
   if (landlock && abi < 5) writeGaps.push('device-ioctl-unrestricted');
   for (const s of skipped) writeGaps.push(`implicit-root-skipped:${s}`);
+  // Missing protected names the caller lets tools create: no protection to report, a gap of the
+  // write rule instead.
+  for (const e of entries) if (missingMetadata(e) === 'allowed') writeGaps.push(`protected-create-allowed:${e.resolved.canonical}`);
   // A writable temp dir the host shares: whatever the sandbox plants there (`.git` with
   // core.fsmonitor, node_modules) runs in the host's own git or node later, unsandboxed.
   for (const c of [realpathOrNull('/tmp'), realpathOrNull(process.env.TMPDIR)]) {
@@ -708,6 +764,8 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
   }
 
   for (const e of entries) {
+    const meta = missingMetadata(e);
+    if (meta === 'allowed' || meta === 'not-ours') continue;
     const r = e.resolved;
     const what = e.blockRead ? `deny read+write ${r.canonical}` : `read-only ${r.canonical}${e.linkedFrom ? ` (${e.linkedFrom})` : ''}`;
     const by: string[] = [];
@@ -718,8 +776,9 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
     if (r.exists) {
       if (masked(e)) {
         by.push(e.blockRead ? `mount namespace (${r.isDir ? 'empty read-only tmpfs' : 'empty 0000 file'})` : 'mount namespace (read-only bind)');
+        if (placeholders.includes(r.canonical)) by.push('an empty placeholder directory, made on the host where the name was missing');
         enforced = true;
-        if (e.blockRead && landlock && !e.underRoot && !hiddenByTemp(r.canonical)) {
+        if (e.blockRead && landlock && !e.underRoot && !beneathTemp(r.canonical)) {
           by.push('landlock sibling grants (hold when the host replaces the path)');
           gaps.push(...splitGaps.filter((g) => isAncestorGap(g, r.canonical)));
         } else if (e.blockRead) {
@@ -750,12 +809,17 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
       enforced = true;
       by.push(`landlock sibling grants (absent; creation blocked)`);
       gaps.push(`frozen-dir:${freezeFor.get(e)}`);
-    } else if (e.metadata && landlock) {
-      // Decision: a missing protected metadata dir is reported, not frozen (the workspace top
-      // level must stay creatable); strict mode does not refuse it. See README "git".
+    } else if (meta === 'hidden') {
+      // In the sandbox's own temp dir: what it creates there never reaches the host.
+      enforced = true;
+      by.push('private temp dir (never the host\'s)');
+    } else if (meta === 'open' && (hostMountFlags(nearestExisting(r.canonical)) & MS_RDONLY) !== 0) {
+      // A root the host mounted read-only (no placeholder could be made there): it stays so.
+      enforced = true;
+      by.push('the host mounted its root read-only');
+    } else if (meta === 'open') {
       enforced = false;
-      strictCounts = false;
-      gaps.push('protected-create-not-blocked');
+      gaps.push(`protected-create-not-blocked (no placeholder could be made: ${placeholderFailures.get(r.canonical) ?? 'no mount namespace'})`);
     } else {
       enforced = false;
       gaps.push('protected-create-not-blocked', 'landlock-unavailable');

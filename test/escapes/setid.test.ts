@@ -37,14 +37,17 @@ test('control: unsandboxed, every method creates a setuid/setgid file', () => {
 
 describe.each(MODES)('%s', (mode) => {
   const dir = join(ws.dir, mode);
-  mkdirSync(dir, { recursive: true });
+  // Files go one level down: without namespaces the workspace's top level is frozen for its
+  // missing .git (and .codex, ...), which the sandbox must not create.
+  const sub = join(dir, 'sub');
+  mkdirSync(sub, { recursive: true });
   const workspace = SandboxPolicy.workspaceWrite([dir]);
   const o = { cwd: dir, mode };
 
   test('WorkspaceWrite: creating with S_ISUID/S_ISGID is refused (EPERM) and leaves no file', async () => {
     for (const how of METHODS) {
       for (const m of SETID_MODES) {
-        const file = fresh(dir);
+        const file = fresh(sub);
         expect([how, m, await probeIn(workspace, ['create', how, file, m], o)]).toEqual([how, m, 'EPERM']);
         expect(() => statSync(file)).toThrow(/ENOENT/);
       }
@@ -53,17 +56,17 @@ describe.each(MODES)('%s', (mode) => {
 
   test('WorkspaceWrite: openat2 is ENOSYS whatever the mode (its mode is out of BPF reach)', async () => {
     for (const m of ['4755', '0644']) {
-      expect([m, await probeIn(workspace, ['create', 'openat2', fresh(dir), m], o)]).toEqual([m, 'ENOSYS']);
+      expect([m, await probeIn(workspace, ['create', 'openat2', fresh(sub), m], o)]).toEqual([m, 'ENOSYS']);
     }
   });
 
   test('WorkspaceWrite controls: plain modes create files; chmod +x works, chmod u+s does not', async () => {
     for (const how of METHODS) {
-      const file = fresh(dir);
+      const file = fresh(sub);
       expect([how, await probeIn(workspace, ['create', how, file, '0755'], o)]).toEqual([how, 'OK']);
       expect([how, modeOf(file)]).toEqual([how, '755']);
     }
-    const file = fresh(dir);
+    const file = fresh(sub);
     expect(await probeIn(workspace, ['create', 'openat', file, '0644'], o)).toBe('OK');
     expect(await probeIn(workspace, ['chmod-setuid', file], o)).toBe('EPERM');
     expect(await probeIn(workspace, ['chmod-plusx', file], o)).toBe('OK');
@@ -75,8 +78,8 @@ describe.each(MODES)('%s', (mode) => {
     // Any write: EROFS from the read-only mount tree (mount namespace) or EACCES from Landlock.
     const writeRefused = mode === 'pidns' ? 'EROFS' : 'EACCES';
     for (const how of METHODS) {
-      expect([how, await probeIn(readOnly, ['create', how, fresh(dir), '4755'], o)]).toEqual([how, 'EPERM']);
-      expect([how, await probeIn(readOnly, ['create', how, fresh(dir), '0755'], o)]).toEqual([how, writeRefused]);
+      expect([how, await probeIn(readOnly, ['create', how, fresh(sub), '4755'], o)]).toEqual([how, 'EPERM']);
+      expect([how, await probeIn(readOnly, ['create', how, fresh(sub), '0755'], o)]).toEqual([how, writeRefused]);
     }
   });
 });

@@ -1,6 +1,6 @@
 // Unit tests of the planner: rule shapes, mount plan, report, strictness, cache.
 
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync, renameSync } from 'node:fs';
 import { MountKind } from '../../src/native-types.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,7 @@ describe('compileFilesystemPlan', () => {
 
   it('a protected name that is a symlink inside a writable root: strict refuses, by name', async () => {
     mkdirSync(join(w.ws, 'decoy'));
+    rmSync(join(w.ws, '.codex'), { recursive: true, force: true }); // a placeholder of an earlier plan
     symlinkSync('decoy', join(w.ws, '.codex'));
     try {
       const plan = compileFilesystemPlan({ policy: await ww(), cwd: w.ws, probe, enforcement: 'strict', network: { mode: 'full' }, namespaces: false });
@@ -168,13 +169,38 @@ describe('compileFilesystemPlan', () => {
     }
   });
 
-  it('missing protected metadata is reported, not refused; freeze-top-level blocks it instead', async () => {
-    const report = compileFilesystemPlan({ policy: await ww(), cwd: w.ws, probe, enforcement: 'strict', network: { mode: 'full' }, namespaces: true });
-    const codex = report.report.protections.find((p) => p.what === `read-only ${w.ws}/.codex`);
-    expect(codex).toMatchObject({ enforced: false, gaps: ['protected-create-not-blocked'] });
-    expect(report.missing).toEqual([]);
-    const freeze = compileFilesystemPlan({ policy: await ww(), cwd: w.ws, probe, enforcement: 'strict', network: { mode: 'full' }, namespaces: true, protectMissingMetadata: 'freeze-top-level' });
-    expect(freeze.report.protections.find((p) => p.what === `read-only ${w.ws}/.codex`)).toMatchObject({ enforced: true, gaps: [`frozen-dir:${w.ws}`] });
+  it('missing protected metadata: a read-only placeholder in mode A, a frozen top level in mode B, creatable only when allowed', async () => {
+    const fresh = () => realpathSync(mkdtempSync(join(w.base, 'meta-')));
+    const policyFor = (root: string) => policyFrom({ type: 'workspace_write', writable_roots: [{ root }], exclude_slash_tmp: true, exclude_tmpdir_env_var: true });
+    const plan = (root: string, namespaces: boolean, protectMissingMetadata?: 'placeholder' | 'freeze-top-level' | 'allow') =>
+      policyFor(root).then((policy) =>
+        compileFilesystemPlan({ policy, cwd: root, probe: nsProbe, enforcement: 'strict', network: { mode: 'full' }, namespaces, ...(protectMissingMetadata ? { protectMissingMetadata } : {}) }),
+      );
+    const a = fresh();
+    const placeholder = await plan(a, true);
+    expect(readdirSync(a).sort()).toEqual(['.agents', '.codex', '.git', '.vtcode']); // made on the host, empty
+    expect(readdirSync(join(a, '.git'))).toEqual([]);
+    expect(placeholder.mounts.find((m) => m.target === join(a, '.codex'))?.kind).toBe(MountKind.bindReadOnly);
+    expect(placeholder.report.protections.find((p) => p.what === `read-only ${a}/.codex`)).toMatchObject({ enforced: true });
+    expect(placeholder.missing).toEqual([]);
+    const b = fresh();
+    const modeB = await plan(b, false);
+    expect(readdirSync(b)).toEqual([]); // mode B makes nothing: it freezes
+    expect(modeB.report.protections.find((p) => p.what === `read-only ${b}/.codex`)).toMatchObject({ enforced: true, gaps: [`frozen-dir:${b}`] });
+    const c = fresh();
+    const frozen = await plan(c, true, 'freeze-top-level');
+    expect(readdirSync(c)).toEqual([]);
+    expect(frozen.report.frozenDirs).toEqual([c]);
+    const d = fresh();
+    const allowed = await plan(d, true, 'allow');
+    expect(readdirSync(d)).toEqual([]);
+    expect(allowed.report.protections.some((p) => p.what.startsWith(`read-only ${d}/`))).toBe(false);
+    expect(allowed.report.protections.find((p) => p.what === 'writes only beneath writable roots')?.gaps).toContain(`protected-create-allowed:${d}/.git`);
+    expect(allowed.missing).toEqual([]);
+    // Strict mode never runs with a protection unenforced and unlisted.
+    for (const p of [placeholder, modeB, frozen, allowed]) {
+      for (const prot of p.report.protections) if (!prot.enforced) expect(p.missing.join('\n')).toContain(prot.what);
+    }
   });
 
   it('caches per input, and rebuilds (closing the old ruleset) when a watched path changes', async () => {

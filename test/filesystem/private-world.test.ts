@@ -147,6 +147,43 @@ describe.each(MODES)('the parents of a nested sensitive path, mode $name', ({ na
   });
 });
 
+describe.each(MODES)('protected names cannot be created where the host will trust them, mode $name', ({ namespaces }) => {
+  it.skipIf(!hasGit)("a sandboxed git init with a hook fails in a root without .git (control: protectedDirs 'allow-create' lets it)", async () => {
+    const root = realpathSync(mkdtempSync(join(w.base, 'noGit-')));
+    const policy = SandboxPolicy.workspaceWrite([root]);
+    const plant = 'git init -q . && mkdir -p .git/hooks && echo "touch pwned" > .git/hooks/post-checkout && echo planted; mkdir .codex 2>/dev/null && echo codex-made; echo ok > file.txt && echo file-ok';
+    const r = await execSandboxed('sh', ['-c', plant], { policy, cwd: root, namespaces, encoding: 'utf8' });
+    expect(String(r.stdout)).not.toContain('planted');
+    expect(String(r.stdout)).not.toContain('codex-made');
+    // Mode A keeps the top level free (placeholders); mode B freezes it (reported).
+    expect(String(r.stdout)).toBe(namespaces ? 'file-ok\n' : '');
+    expect(existsSync(join(root, '.git', 'HEAD'))).toBe(false);
+    expect(r.enforcement.missing).toEqual([]);
+    const git = fsReport(r).protections.find((p) => p.what === `read-only ${root}/.git`);
+    expect(git?.enforced).toBe(true);
+    if (namespaces) expect(git?.by).toContain('an empty placeholder directory, made on the host where the name was missing');
+    else expect(fsReport(r).frozenDirs).toContain(root);
+    // Control: the caller opts in.
+    const other = realpathSync(mkdtempSync(join(w.base, 'allowGit-')));
+    const ok = await execSandboxed('sh', ['-c', 'git init -q . && echo inited'], { policy: SandboxPolicy.workspaceWrite([other]), cwd: other, namespaces, encoding: 'utf8', protectedDirs: 'allow-create' });
+    expect(String(ok.stdout)).toBe('inited\n');
+    expect(existsSync(join(other, '.git', 'HEAD'))).toBe(true);
+    expect(fsReport(ok).protections.find((p) => p.what === 'writes only beneath writable roots')?.gaps).toContain(`protected-create-allowed:${other}/.git`);
+  });
+
+  it.runIf(namespaces && hasGit)("the host's own git is not disturbed by a placeholder .git inside its repository", async () => {
+    const repo = realpathSync(mkdtempSync(join(w.base, 'hostRepo-')));
+    execFileSync('git', ['init', '-q', repo]);
+    mkdirSync(join(repo, 'sub'));
+    writeFileSync(join(repo, 'sub', 'f.txt'), 'f\n');
+    await execSandboxed('true', [], { policy: SandboxPolicy.workspaceWrite([join(repo, 'sub')]), cwd: join(repo, 'sub'), namespaces });
+    expect(existsSync(join(repo, 'sub', '.git'))).toBe(true); // the placeholder
+    const top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: join(repo, 'sub'), encoding: 'utf8' }).trim();
+    expect(top).toBe(repo);
+    expect(execFileSync('git', ['status', '--porcelain'], { cwd: repo, encoding: 'utf8' })).toBe('?? sub/\n');
+  });
+});
+
 /** A terminal of this user's, as another tab would be: its slave path, held by a helper process. */
 function otherTerminal(): Promise<{ path: string; helper: ChildProcess }> {
   return new Promise((resolve, reject) => {
@@ -398,7 +435,7 @@ describe('the report names every frozen directory', () => {
       for (const d of gaps) expect(plan.report.frozenDirs).toContain(d);
       // Control: a root with no sensitive or protected path beneath it freezes nothing.
       const plain = realpathSync(mkdtempSync(join(w.base, 'plain-')));
-      const ws = compileFilesystemPlan({ policy: SandboxPolicy.workspaceWrite([plain]), cwd: plain, probe, enforcement: 'best-effort', network: { mode: 'none' }, namespaces: false });
+      const ws = compileFilesystemPlan({ policy: SandboxPolicy.workspaceWrite([plain]), cwd: plain, probe, enforcement: 'best-effort', network: { mode: 'none' }, namespaces: false, protectMissingMetadata: 'allow' });
       expect(ws.report.frozenDirs).toEqual([]);
     } finally {
       process.env.HOME = saved;
