@@ -663,7 +663,7 @@ bool ReadSandbox(Napi::Object o, cordon::SandboxPlan* plan, std::string* error) 
       cordon::MountOp op;
       int64_t kind = 0, flags = 0;
       if (!GetInt(m, "kind", &kind) || kind < cordon::MountOp::kBindReadOnly ||
-          kind > cordon::MountOp::kBindSelf || !m.Get("target").IsString()) {
+          kind > cordon::MountOp::kAllowDevices || !m.Get("target").IsString()) {
         *error = "plan.mounts";
         return false;
       }
@@ -747,6 +747,19 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   double key = 0;
   if (planObject.Get("sandboxKey").IsNumber()) key = planObject.Get("sandboxKey").As<Napi::Number>().DoubleValue();
   const bool prewarm = planObject.Get("prewarm").ToBoolean();
+  // A plan that replaces another of the same sandbox (its paths or host sockets changed): the
+  // old one's standby would only hold a slot until it expires, leaving this one without.
+  if (planObject.Get("supersedesKey").IsNumber()) {
+    double old = planObject.Get("supersedesKey").As<Napi::Number>().DoubleValue();
+    for (auto it = state->standbys.begin(); it != state->standbys.end();) {
+      if (it->key == old) {
+        DiscardStandbyOffLoop(state->loop, std::move(it->standby));
+        it = state->standbys.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   CachedSandbox* cached = key != 0 ? LookupSandbox(state, key) : nullptr;
   // The id maps hold the caller's uid/gid: a host that changed them since gets a new reading.
   if (cached && (cached->plan->uid != getuid() || cached->plan->gid != getgid())) {

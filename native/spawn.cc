@@ -280,14 +280,10 @@ long ApplyMountOp(const MountOp& op, int* slots) {
     case MountOp::kMakeDir:
       r = Sys(SYS_mkdirat, AT_FDCWD, target, op.mode);
       return r == -EEXIST ? 0 : r;
-    case MountOp::kMakeFile:
-      r = Sys(SYS_openat, AT_FDCWD, target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, op.mode);
-      if (r >= 0) Sys(SYS_close, r);
-      return r < 0 ? r : 0;
-    case MountOp::kSymlink:
-      return Sys(SYS_symlinkat, op.source.c_str(), AT_FDCWD, target);
-    case MountOp::kReadOnlyMount:
-      return SetMountAttributes(target, AT_SYMLINK_NOFOLLOW, kMountAttrReadOnly, 0);
+    case MountOp::kReadOnlyNoDevTree:
+      return SetMountAttributes(target, AT_SYMLINK_NOFOLLOW | kAtRecursive, kMountAttrReadOnly | kMountAttrNoDev, 0);
+    case MountOp::kAllowDevices:
+      return SetMountAttributes(target, AT_SYMLINK_NOFOLLOW, 0, kMountAttrNoDev);
     case MountOp::kBindSelf:
       return Sys(SYS_mount, target, target, nullptr, MS_BIND | MS_REC, nullptr);
     case MountOp::kBindReadOnly:

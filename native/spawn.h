@@ -61,18 +61,18 @@ struct MountOp {
     kTmpfs = 5,         // writable tmpfs (e.g. a private /dev/shm)
     kReadOnlyTree = 6,  // every mount at and beneath target read-only (mount_setattr, recursive)
     kBindWritable = 7,  // bind target onto itself, set nosuid,nodev, clear read-only unless preservedFlags has MS_RDONLY
-    // The ops below build a fresh directory (a private /dev, /tmp) that carries a few of the
-    // host's paths over: each carried path is first detached as a copy of its mount tree
-    // (open_tree, OPEN_TREE_CLONE | AT_RECURSIVE) into a numbered slot, the fresh tmpfs goes on
-    // top, the mount targets are made in it, and each copy is attached (move_mount) again.
+    // The ops below build a fresh directory (a private /tmp) that carries a few of the host's
+    // paths over: each carried path is first detached as a copy of its mount tree (open_tree,
+    // OPEN_TREE_CLONE | AT_RECURSIVE) into a numbered slot, the fresh tmpfs goes on top, the
+    // mount targets are made in it, and each copy is attached (move_mount) again.
     kDetach = 8,        // copy the mount tree at target into slot `slot` (an fd the child holds)
     kAttach = 9,        // attach slot `slot` at target (move_mount), and close the slot
     kMakeDir = 10,      // mkdir target (mode `mode`); an existing directory is fine
-    kMakeFile = 11,     // create an empty file target (mode `mode`): a mount target for a file
-    kSymlink = 12,      // symlink target -> source
-    kReadOnlyMount = 13,  // the mount at target (not those beneath it) read-only (mount_setattr)
-    kBindSelf = 14,     // bind target onto itself (flags of the mount it is in): a mountpoint
+    kBindSelf = 11,     // bind target onto itself (flags of the mount it is in): a mountpoint
                         // cannot be renamed or removed (EBUSY), so its path stays put
+    kReadOnlyNoDevTree = 12,  // as kReadOnlyTree, and nodev: no device node opens anywhere...
+    kAllowDevices = 13,       // ...but on the mount at target (the host's /dev), where Landlock
+                              // grants device files by name
   };
   Kind kind;
   std::string target;
@@ -80,7 +80,7 @@ struct MountOp {
   unsigned long preservedFlags = 0;  // MS_NOSUID|MS_NODEV|MS_NOEXEC|... of the source mount
   std::string data;                  // kTmpfs: mount options ("" = mode=1777)
   int slot = -1;                     // kDetach, kAttach: 0 .. kMountSlots-1
-  unsigned mode = 0;                 // kMakeDir, kMakeFile
+  unsigned mode = 0;                 // kMakeDir
   // Landlock rights for the file system this op mounts fresh at target (AddFreshMountRule),
   // added to SandboxPlan::landlockRulesetFd once it is mounted; 0 for none.
   uint64_t landlockAccess = 0;

@@ -4,8 +4,13 @@
 // mount); a standby runs it ahead of the command.
 //
 // The world it builds, and why each op sits where it does:
-//  1 read-only tree    every mount the host made becomes read-only (mount_setattr, recursive):
-//                      whatever follows that makes something writable is a narrower exception
+//  1 read-only tree    every mount the host made becomes read-only and nodev (mount_setattr,
+//                      recursive): whatever follows that makes something writable is a narrower
+//                      exception, and no device node opens anywhere (a root caller owns every
+//                      node, /dev/sda included, and nodes lie about in container images too)...
+//  1b devices          ...but on the mounts holding the device files the sandbox may use (the
+//                      host's /dev, /dev/pts for its own terminal), where Landlock grants them
+//                      by name: no block device, no other terminal, no /dev/kvm opens there
 //  2 writable roots    each root bound onto itself read-write, nosuid, nodev, parents first so a
 //                      nested root's bind lands on its parent's; a mountpoint cannot be renamed
 //                      or removed (EBUSY), so no sandbox can move a root away and re-create it
@@ -19,12 +24,8 @@
 //                      empty read-only tmpfs over sensitive dirs, an empty 0000 file over
 //                      sensitive files; parents first
 //  5 socket masks      the host's unix sockets and socket dirs (isolation.ts); those a private
-//                      /dev or /tmp hides anyway are left out
-//  6 private /dev      a fresh tmpfs holding only the device files the sandbox may use, each a
-//                      copy of the host's node (detached before the tmpfs covers them, attached
-//                      after), the /dev/fd links and a private /dev/shm; then read-only. After
-//                      4-5, so nothing they mount under /dev survives; before 8, whose /proc
-//                      the /dev/fd links point into
+//                      /tmp hides anyway are left out
+//  6 /dev/shm          a private tmpfs over the host's POSIX shared memory
 //  7 private temp      a fresh size-bounded tmpfs over /tmp (and $TMPDIR), carrying over the
 //                      writable roots, the cwd and $HOME that lie beneath it (with the masks
 //                      1-5 put on them: the copies are recursive)
@@ -35,7 +36,7 @@
 // Landlock's walk skips the directory a mount covers, so the host's /tmp rule says nothing about
 // a tmpfs on /tmp. Each op that mounts something fresh the sandbox must use carries the rights
 // the child grants beneath it once mounted (landlockAccess): /tmp, $TMPDIR and /dev/shm
-// read-write (they are the sandbox's own), /dev and /proc readable.
+// read-write (they are the sandbox's own), /proc readable.
 import { MountKind } from './native-types.js';
 import { native, type NativeMountOp } from './native.js';
 import { isWithin } from './policy/paths.js';
@@ -46,17 +47,7 @@ const MS_RDONLY = 1;
 /** Device files every confined sandbox may use (Landlock grants them by name in every mode). */
 export const BASE_DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty'] as const;
 
-/** Symlinks of a private /dev: what libc, shells and `/dev/stdin` readers expect. */
-const DEV_LINKS: ReadonlyArray<[name: string, to: string]> = [
-  ['/dev/fd', '/proc/self/fd'],
-  ['/dev/stdin', '/proc/self/fd/0'],
-  ['/dev/stdout', '/proc/self/fd/1'],
-  ['/dev/stderr', '/proc/self/fd/2'],
-];
-
-/** Sizes of the fresh file systems (tmpfs `size=`; memory, charged to whoever writes it). */
-export const PRIVATE_DEV_SIZE = '64k';
-export const PRIVATE_SHM_SIZE_MB = 64;
+/** Size of a private temp dir unless asked (tmpfs `size=`: memory, charged to whoever writes it). */
 export const DEFAULT_PRIVATE_TMP_SIZE_MB = 1024;
 
 /** Slots for detached copies held at once (native/spawn.h kMountSlots). */
@@ -72,11 +63,6 @@ export interface PrivateTemp {
   sizeMb: number;
 }
 
-/** What the device part of the plan carries: existing character devices, by canonical path. */
-export interface PrivateDev {
-  devices: string[];
-}
-
 export interface MountPlanInput {
   /** The tree read-only by mount, writable roots bound again (Linux 5.12: mount_setattr). */
   readOnlyTree: boolean;
@@ -86,9 +72,12 @@ export interface MountPlanInput {
   /** The filesystem planner's masks and read-only binds, parents first. */
   masks: readonly NativeMountOp[];
   socketMasks: readonly NativeMountOp[];
-  /** A private /dev (needs open_tree/move_mount, Linux 5.2; given with readOnlyTree). */
-  privateDev: PrivateDev | null;
-  /** A private /dev/shm over the host's, where there is no private /dev. */
+  /**
+   * The mounts holding the device files the sandbox may use (step 1b), or null where the tree
+   * cannot be nodev (a device file on the root mount: nodev there would take /dev/null too).
+   */
+  deviceMounts: readonly string[] | null;
+  /** A private /dev/shm over the host's. */
   privateShm: boolean;
   privateTemp: readonly PrivateTemp[];
   /** A fresh /proc (pid namespace). */
@@ -104,21 +93,19 @@ export function buildMountPlan(p: MountPlanInput): NativeMountOp[] {
   const ops: NativeMountOp[] = [];
   const treeDone = p.readOnlyTree && !p.writableRoots.includes('/');
   if (treeDone) {
-    ops.push({ kind: MountKind.readOnlyTree, target: '/' });
+    ops.push({ kind: p.deviceMounts ? MountKind.readOnlyNoDevTree : MountKind.readOnlyTree, target: '/' });
+    for (const target of p.deviceMounts ?? []) ops.push({ kind: MountKind.allowDevices, target });
     for (const target of parentsFirst(p.writableRoots)) {
       ops.push({ kind: MountKind.bindWritable, target, preservedFlags: p.hostFlags(target) & MS_RDONLY });
     }
   }
   for (const target of parentsFirst(p.anchors)) ops.push({ kind: MountKind.bindSelf, target });
   ops.push(...p.masks);
-  const hidden = (target: string): boolean =>
-    (p.privateDev !== null && isWithin(target, '/dev')) ||
-    p.privateTemp.some((t) => isWithin(target, t.target) && !t.keep.some((k) => isWithin(target, k)));
+  const hidden = (target: string): boolean => p.privateTemp.some((t) => isWithin(target, t.target) && !t.keep.some((k) => isWithin(target, k)));
   ops.push(...p.socketMasks.filter((m) => !hidden(m.target)));
   const readable = READ & p.landlockHandledFs;
   const writable = READ_WRITE & p.landlockHandledFs;
-  if (p.privateDev) ops.push(...privateDevOps(p.privateDev, readable, writable));
-  else if (p.privateShm) ops.push({ kind: MountKind.tmpfs, target: '/dev/shm', optional: true, landlockAccess: writable });
+  if (p.privateShm) ops.push({ kind: MountKind.tmpfs, target: '/dev/shm', optional: true, landlockAccess: writable });
   for (const t of p.privateTemp) ops.push(...privateTempOps(t, writable));
   if (p.proc) {
     ops.push({ kind: MountKind.proc, target: '/proc', landlockAccess: readable });
@@ -129,25 +116,6 @@ export function buildMountPlan(p: MountPlanInput): NativeMountOp[] {
 
 function parentsFirst(paths: readonly string[]): string[] {
   return [...new Set(paths)].sort((a, b) => a.length - b.length || a.localeCompare(b));
-}
-
-function privateDevOps(dev: PrivateDev, readable: number, writable: number): NativeMountOp[] {
-  const devices = dev.devices.slice(0, MOUNT_SLOTS);
-  const ops: NativeMountOp[] = devices.map((target, slot) => ({ kind: MountKind.detach, target, slot }));
-  ops.push({ kind: MountKind.tmpfs, target: '/dev', data: `mode=755,size=${PRIVATE_DEV_SIZE},nr_inodes=256`, landlockAccess: readable });
-  const dirs = new Set<string>();
-  for (const d of devices) {
-    for (let dir = d.slice(0, d.lastIndexOf('/')); dir !== '/dev' && dir.length > 4; dir = dir.slice(0, dir.lastIndexOf('/'))) dirs.add(dir);
-  }
-  for (const dir of parentsFirst([...dirs, '/dev/shm'])) ops.push({ kind: MountKind.makeDir, target: dir, mode: 0o755 });
-  devices.forEach((target, slot) => {
-    ops.push({ kind: MountKind.makeFile, target, mode: 0 });
-    ops.push({ kind: MountKind.attach, target, slot });
-  });
-  for (const [target, to] of DEV_LINKS) ops.push({ kind: MountKind.symlink, target, source: to });
-  ops.push({ kind: MountKind.tmpfs, target: '/dev/shm', data: `mode=1777,size=${PRIVATE_SHM_SIZE_MB}m`, landlockAccess: writable });
-  ops.push({ kind: MountKind.readOnlyMount, target: '/dev' });
-  return ops;
 }
 
 function privateTempOps(t: PrivateTemp, writable: number): NativeMountOp[] {

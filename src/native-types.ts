@@ -68,10 +68,9 @@ export const MountKind = {
   detach: 8,
   attach: 9,
   makeDir: 10,
-  makeFile: 11,
-  symlink: 12,
-  readOnlyMount: 13,
-  bindSelf: 14,
+  bindSelf: 11,
+  readOnlyNoDevTree: 12,
+  allowDevices: 13,
 } as const;
 
 export interface NativeMountOp {
@@ -85,7 +84,7 @@ export interface NativeMountOp {
   data?: string;
   /** detach, attach: which held copy (0..31). */
   slot?: number;
-  /** makeDir, makeFile. */
+  /** makeDir. */
   mode?: number;
   /** Landlock rights the child grants beneath the file system this op mounts fresh (native AddFreshMountRule). */
   landlockAccess?: number;
@@ -99,6 +98,8 @@ export interface NativeSpawnPlan {
    * reused for a different sandbox. Absent: read every time, no standby.
    */
   sandboxKey?: number;
+  /** The key of the plan this one replaces (same sandbox, paths changed): its standby is discarded. */
+  supersedesKey?: number;
   /** Keep a standby child for this sandbox (see SpawnOptions.prewarm). */
   prewarm?: boolean;
   file: string;

@@ -131,6 +131,8 @@ export interface CompiledSandbox extends SpawnSandbox {
   confining: boolean;
   /** Escape-class facts known without the filesystem plan. */
   isolation: Omit<IsolationFacts, 'landlockAbi' | 'maskedSockets' | 'socketGaps' | 'privateShm'>;
+  /** Per cwd: the key of the newest merged plan (a newer one supersedes it, and its standby). */
+  lastKeys: Map<string, number>;
   /** Per filesystem plan: the host-socket masks merged in, and the merge (reused while both are unchanged). */
   merged: WeakMap<FilesystemPlan, { socketMounts: NativeMountOp[]; sandbox: SpawnSandbox }>;
 }
@@ -207,8 +209,10 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
   // several workspaces in turn keeps its plans, and their keys and standby children.
   let merged = compiled.merged.get(fs);
   if (!merged || merged.socketMounts !== sockets.mounts) {
-    merged = { socketMounts: sockets.mounts, sandbox: mergeFilesystem(compiled, fs, sockets) };
+    merged = { socketMounts: sockets.mounts, sandbox: mergeFilesystem(compiled, fs, sockets, compiled.lastKeys.get(cwd)) };
     compiled.merged.set(fs, merged);
+    if (compiled.lastKeys.size >= 64 && !compiled.lastKeys.has(cwd)) compiled.lastKeys.delete(compiled.lastKeys.keys().next().value!);
+    compiled.lastKeys.set(cwd, merged.sandbox.plan.sandboxKey!);
   }
   return merged.sandbox;
 }
@@ -236,10 +240,9 @@ export function policySandbox(policy: SandboxPolicy, options: CompileOptions): C
 // a plan that changed, a new ruleset fd for instance, never meets the old plan's standby. The
 // addon hands the keys out: two copies of this module loading one addon must not share a key.
 
-function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets: SocketMasks): SpawnSandbox {
-  // A private /dev/shm over the host's where there is no private /dev (it holds one), unless a
-  // writable root holds it or lies in it.
-  const privateShm = compiled.useNamespaces && fs.privateDev === null && !fs.writableRoots.some((r) => isWithin(r, '/dev/shm') || isWithin('/dev/shm', r));
+function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets: SocketMasks, supersedes: number | undefined): SpawnSandbox {
+  // A private /dev/shm over the host's, unless a writable root holds it or lies in it.
+  const privateShm = compiled.useNamespaces && !fs.writableRoots.some((r) => isWithin(r, '/dev/shm') || isWithin('/dev/shm', r));
   const mounts: NativeMountOp[] = compiled.useNamespaces
     ? buildMountPlan({
         readOnlyTree: compiled.isolation.readOnlyTree,
@@ -247,7 +250,7 @@ function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets:
         anchors: fs.anchors,
         masks: fs.mounts,
         socketMasks: sockets.mounts,
-        privateDev: fs.privateDev,
+        deviceMounts: fs.deviceMounts,
         privateShm,
         privateTemp: fs.privateTemp,
         proc: compiled.pidNamespace,
@@ -261,10 +264,16 @@ function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets:
     landlockAbi: fs.report.landlockAbi,
     maskedSockets: sockets.masked.length,
     socketGaps: sockets.gaps,
-    privateShm: privateShm || fs.privateDev !== null,
+    privateShm,
   });
   return {
-    plan: { ...compiled.plan, mounts, landlockRulesetFd: fs.rulesetFd, sandboxKey: native().newSandboxKey() },
+    plan: {
+      ...compiled.plan,
+      mounts,
+      landlockRulesetFd: fs.rulesetFd,
+      sandboxKey: native().newSandboxKey(),
+      ...(supersedes !== undefined ? { supersedesKey: supersedes } : {}),
+    },
     report: { ...compiled.report, filesystem, isolation, missing: [...compiled.missing, ...fs.missing] },
     missing: [...compiled.missing, ...fs.missing],
     pidNamespace: compiled.pidNamespace,
@@ -471,6 +480,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     proxied: allowlistViaProxy,
     limits,
     privateTemp: [],
+    lastKeys: new Map(),
     merged: new WeakMap(),
   };
 }

@@ -15,11 +15,11 @@
 
 import { closeSync, constants as fsConstants, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, statSync, unlinkSync, fchmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { PolicyError } from '../errors.js';
 import { native, type NativeKernelProbe, type NativeMountOp } from '../native.js';
 import { MountKind } from '../native-types.js';
-import { BASE_DEVICES, DEFAULT_PRIVATE_TMP_SIZE_MB, anchorsFor, hostMountFlags, kernelHasMountSetattr, type PrivateDev, type PrivateTemp } from '../mount-plan.js';
+import { BASE_DEVICES, DEFAULT_PRIVATE_TMP_SIZE_MB, anchorsFor, hostMountFlags, kernelHasMountSetattr, type PrivateTemp } from '../mount-plan.js';
 import { WRITE_PROTECTED_DIRS, type SandboxPolicy } from '../policy/index.js';
 import {
   DEVICE_RIGHTS,
@@ -108,8 +108,8 @@ export interface FilesystemPlan {
   anchors: string[];
   /** Fresh temp dirs (step 7). */
   privateTemp: PrivateTemp[];
-  /** A private /dev and what it carries (step 6); null without one. */
-  privateDev: PrivateDev | null;
+  /** The mounts holding the granted device files, the only ones not nodev (step 1b); null: the tree is not nodev. */
+  deviceMounts: string[] | null;
   needsMountNamespace: boolean;
   report: FilesystemReport;
   /** What strict mode refuses (empty when everything the policy asks for is enforced). */
@@ -480,13 +480,8 @@ function emptyMaskFile(stamps: Stamp[]): { dir: string; file: string } {
  */
 function privateTempDirs(input: FilesystemPlanInput, callerRoots: readonly string[], stamps: Stamp[]): PrivateTemp[] {
   const dir = (p: string | undefined): string | null => {
-    if (p === undefined || !p.startsWith('/')) return null;
-    try {
-      const c = realpathSync(p);
-      return c !== '/' && statSync(c).isDirectory() ? c : null;
-    } catch {
-      return null;
-    }
+    const c = realpathOrNull(p);
+    return c !== null && c !== '/' && statSync(c, { throwIfNoEntry: false })?.isDirectory() ? c : null;
   };
   const home = dir(process.env.HOME);
   const usable = [...new Set([dir('/tmp'), dir(process.env.TMPDIR)])].filter(
@@ -529,6 +524,32 @@ function makePlaceholders(roots: readonly string[]): { made: string[]; failed: M
     }
   }
   return { made, failed };
+}
+
+/**
+ * The mounts holding these device files, each the only kind of mount whose device nodes open
+ * (the rest of the tree is nodev): a device file that is a mount of its own (a bind, as
+ * container runtimes make) is one itself. Null when one lies on the root mount, which cannot
+ * allow devices without allowing every node on the root file system.
+ */
+function deviceMountsOf(devices: readonly string[]): string[] | null {
+  const out: string[] = [];
+  for (const device of devices) {
+    let root: string;
+    try {
+      let cur = dirname(device);
+      if (statSync(cur).dev !== lstatSync(device).dev) root = device;
+      else {
+        while (cur !== '/' && statSync(dirname(cur)).dev === statSync(cur).dev) cur = dirname(cur);
+        root = cur;
+      }
+    } catch {
+      return null;
+    }
+    if (root === '/') return null;
+    if (!out.includes(root)) out.push(root);
+  }
+  return out;
 }
 
 /** The device files granted by name (and, with a private /dev, carried into it): existing character devices only. */
@@ -575,7 +596,7 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
         writableRoots: roots,
         anchors: [],
         privateTemp: [],
-        privateDev: null,
+        deviceMounts: null,
         rules: [],
       },
       stamps,
@@ -646,7 +667,7 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
   }
   const masked = (e: Entry): boolean => mounts.some((m) => m.target === e.resolved.canonical);
   const anchors = mountNs ? anchorsFor(roots, mounts.map((m) => m.target)) : [];
-  const privateDev: PrivateDev | null = freshDirs && devProtected ? { devices } : null;
+  const deviceMounts = freshDirs && devProtected ? deviceMountsOf(devices) : null;
 
   // ---- Landlock specials ----
   let rulesetFd = -1;
@@ -743,13 +764,14 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
   if (devProtected) {
     need({
       what: `devices only by name: ${devices.join(', ')}`,
-      enforced: landlock || privateDev !== null,
+      enforced: landlock,
       by: [
-        ...(privateDev ? ['mount namespace (private /dev: a tmpfs holding these nodes, the /dev/fd links and a private /dev/shm)'] : []),
         ...(landlock ? [`${abiBy} (device files granted by name)`] : []),
+        ...(deviceMounts ? [`mount namespace (every mount nodev but ${deviceMounts.join(', ')}: no device node opens anywhere else)`] : []),
       ],
       gaps: [
-        ...(privateDev ? ['no pseudo-terminal can be opened inside (no devpts instance)'] : ['the names in /dev are listed']),
+        'the names in /dev are listed',
+        ...(deviceMounts ? [] : ['device nodes outside /dev open where Landlock grants read (a root caller owns them all)']),
         ...(landlock ? [] : ['landlock-unavailable']),
       ],
     });
@@ -771,7 +793,6 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
     const by: string[] = [];
     const gaps: string[] = [];
     let enforced: boolean;
-    let strictCounts = true;
     if (r.swappableLink) gaps.push(`symlink-in-writable-root:${r.swappableLink}`);
     if (r.exists) {
       if (masked(e)) {
@@ -825,7 +846,7 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
       gaps.push('protected-create-not-blocked', 'landlock-unavailable');
     }
     if (r.swappableLink) enforced = false;
-    need({ what, enforced, by, gaps: [...gaps, ...(by.includes('landlock sibling grants') ? splitGaps.filter((g) => isAncestorGap(g, r.canonical)) : [])] }, strictCounts);
+    need({ what, enforced, by, gaps: [...gaps, ...(by.includes('landlock sibling grants') ? splitGaps.filter((g) => isAncestorGap(g, r.canonical)) : [])] });
   }
 
   // Only an unresolvable gitdir is something the policy asked for that does not hold.
@@ -844,7 +865,7 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
     plan: {
       rulesetFd,
       mounts,
-      needsMountNamespace: mounts.length > 0 || anchors.length > 0 || privateTemp.length > 0 || privateDev !== null,
+      needsMountNamespace: mounts.length > 0 || anchors.length > 0 || privateTemp.length > 0 || deviceMounts !== null,
       report: {
         mode,
         landlockAbi: landlock ? abi : 0,
@@ -855,7 +876,7 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
       writableRoots: roots,
       anchors,
       privateTemp,
-      privateDev,
+      deviceMounts,
       rules,
     },
     stamps,
