@@ -1,6 +1,8 @@
 // The cordon CLI. A stable contract that other tools script:
 //   cordon run [--policy FILE.json | --preset read-only|workspace-write|full-access] [--cwd DIR]
-//              [--allow-write DIR]... [--timeout SECONDS] [--report] [--best-effort] -- COMMAND [ARGS...]
+//              [--allow-write DIR]... [--timeout SECONDS] [--report] [--best-effort]
+//              [--tmp private|host] [--device PATH]... [--protected-dirs placeholder|freeze|allow-create]
+//              -- COMMAND [ARGS...]
 //   cordon check [--json]
 // run exits with the command's status: 128+N when killed by signal N, 124 on timeout,
 // 125 when the sandbox could not be set up (bad usage or policy included), 126 when the
@@ -15,7 +17,9 @@ import { spawnSandboxed } from './spawn.js';
 
 const USAGE = `usage:
   cordon run [--policy FILE.json | --preset read-only|workspace-write|full-access] [--cwd DIR]
-             [--allow-write DIR]... [--timeout SECONDS] [--report] [--best-effort] -- COMMAND [ARGS...]
+             [--allow-write DIR]... [--timeout SECONDS] [--report] [--best-effort]
+             [--tmp private|host] [--device PATH]... [--protected-dirs placeholder|freeze|allow-create]
+             -- COMMAND [ARGS...]
   cordon check [--json]
 `;
 
@@ -29,11 +33,14 @@ interface RunArgs {
   timeoutSecs?: number;
   report: boolean;
   bestEffort: boolean;
+  tmp?: 'private' | 'host';
+  devices: string[];
+  protectedDirs?: 'placeholder' | 'freeze' | 'allow-create';
   command: string[];
 }
 
 function parseRunArgs(argv: string[]): RunArgs {
-  const out: RunArgs = { cwd: process.cwd(), allowWrite: [], report: false, bestEffort: false, command: [] };
+  const out: RunArgs = { cwd: process.cwd(), allowWrite: [], report: false, bestEffort: false, devices: [], command: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -55,6 +62,15 @@ function parseRunArgs(argv: string[]): RunArgs {
       const v = Number(value());
       if (!Number.isFinite(v) || v < 0) throw new UsageError('--timeout needs a number of seconds >= 0');
       out.timeoutSecs = v;
+    } else if (arg === '--tmp') {
+      const v = value();
+      if (v !== 'private' && v !== 'host') throw new UsageError('--tmp needs private or host');
+      out.tmp = v;
+    } else if (arg === '--device') out.devices.push(value());
+    else if (arg === '--protected-dirs') {
+      const v = value();
+      if (v !== 'placeholder' && v !== 'freeze' && v !== 'allow-create') throw new UsageError('--protected-dirs needs placeholder, freeze or allow-create');
+      out.protectedDirs = v;
     } else if (arg === '--report') out.report = true;
     else if (arg === '--best-effort') out.bestEffort = true;
     else if (!arg.startsWith('-')) {
@@ -95,6 +111,9 @@ async function run(argv: string[]): Promise<number> {
     cwd: args.cwd,
     stdio: 'inherit',
     enforcement: args.bestEffort ? 'best-effort' : 'strict',
+    ...(args.tmp ? { tmp: args.tmp } : {}),
+    ...(args.devices.length > 0 ? { devices: args.devices } : {}),
+    ...(args.protectedDirs ? { protectedDirs: args.protectedDirs } : {}),
     ...(args.timeoutSecs !== undefined ? { timeout: Math.round(args.timeoutSecs * 1000) } : {}),
   });
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);

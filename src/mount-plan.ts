@@ -35,8 +35,8 @@
 // Landlock and fresh file systems: the ruleset is built by the parent before these exist, and
 // Landlock's walk skips the directory a mount covers, so the host's /tmp rule says nothing about
 // a tmpfs on /tmp. Each op that mounts something fresh the sandbox must use carries the rights
-// the child grants beneath it once mounted (landlockAccess): /tmp, $TMPDIR and /dev/shm
-// read-write (they are the sandbox's own), /proc readable.
+// the child grants beneath it once mounted (landlockAccess): /tmp and $TMPDIR read-write (they
+// are the sandbox's own), /proc readable.
 import { MountKind } from './native-types.js';
 import { native, type NativeMountOp } from './native.js';
 import { isWithin } from './policy/paths.js';
@@ -105,7 +105,8 @@ export function buildMountPlan(p: MountPlanInput): NativeMountOp[] {
   ops.push(...p.socketMasks.filter((m) => !hidden(m.target)));
   const readable = READ & p.landlockHandledFs;
   const writable = READ_WRITE & p.landlockHandledFs;
-  if (p.privateShm) ops.push({ kind: MountKind.tmpfs, target: '/dev/shm', optional: true, landlockAccess: writable });
+  // Listable, not writable, as before the split of / (a rule per spawn costs three syscalls).
+  if (p.privateShm) ops.push({ kind: MountKind.tmpfs, target: '/dev/shm', optional: true });
   for (const t of p.privateTemp) ops.push(...privateTempOps(t, writable));
   if (p.proc) {
     ops.push({ kind: MountKind.proc, target: '/proc', landlockAccess: readable });

@@ -141,11 +141,11 @@ interface CacheEntry {
 
 const cache = new Map<string, CacheEntry>();
 
-// Every mode-A child adds a rule for each file system it mounts fresh (its /tmp, /dev, /proc) to
-// the shared ruleset (mount-plan.ts): rules of gone sandboxes stay in it, and each
+// Every mode-A child adds a rule for each file system it mounts fresh (its /tmp, /proc) to the
+// shared ruleset (mount-plan.ts): rules of gone sandboxes stay in it, and each
 // landlock_restrict_self copies them all. Rebuilt after this many spawns, the ruleset stays
 // small (a new plan: one standby made afresh per this many spawns).
-const RULESET_REUSE_LIMIT = 128;
+const RULESET_REUSE_LIMIT = 256;
 
 function stampOf(path: string, withMtime: boolean): Stamp {
   // What native().lstatStamps reports for a path it cannot lstat.
@@ -574,9 +574,9 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
   const abiBy = `landlock abi ${abi}`;
   const protections: Protection[] = [];
   const missing: string[] = [];
-  const need = (p: Protection, countsForStrict = true): void => {
+  const need = (p: Protection): void => {
     protections.push(p);
-    if (!p.enforced && countsForStrict) missing.push(p.gaps.length > 0 ? `${p.what} (${p.gaps.join(', ')})` : p.what);
+    if (!p.enforced) missing.push(p.gaps.length > 0 ? `${p.what} (${p.gaps.join(', ')})` : p.what);
   };
 
   const confining = policy.kind === 'ReadOnly' || policy.kind === 'WorkspaceWrite';
@@ -849,8 +849,10 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
     need({ what, enforced, by, gaps: [...gaps, ...(by.includes('landlock sibling grants') ? splitGaps.filter((g) => isAncestorGap(g, r.canonical)) : [])] });
   }
 
-  // Only an unresolvable gitdir is something the policy asked for that does not hold.
-  for (const note of gitNotes) need(note, note.gaps.some((g) => g.startsWith('gitdir-unresolvable')));
+  // A gitdir that cannot be protected (unresolvable, or holding a writable root) is a protection
+  // of the policy that does not hold: strict mode refuses it. (A tool cannot plant such a `.git`
+  // file at the top of a writable root: the missing name is a placeholder or frozen.)
+  for (const note of gitNotes) need(note);
   if (input.network.mode !== 'full') protections.push(net.protection);
   protections.push({
     what: 'signals only to processes inside the sandbox',

@@ -1,6 +1,6 @@
 // The cordon CLI contract: exit statuses as shells give them, --report, check.
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/process.js';
@@ -24,6 +24,26 @@ describe('cordon run', () => {
   it('confines writes to the workspace by default (control: writing inside works)', () => {
     const r = cordon('run', '--', 'sh', '-c', `echo x > ${join(ws.dir, 'inside')} && echo ok; echo y > /etc/cordon-cli-test 2>/dev/null || echo denied`);
     expect(r.stdout).toBe('ok\ndenied\n');
+  });
+
+  it('--tmp host shares the host /tmp, the default keeps it private; bad values are usage errors (125)', () => {
+    const mark = `/tmp/cordon-cli-tmp-${process.pid}`;
+    rmSync(mark, { force: true });
+    try {
+      const priv = cordon('run', '--', 'sh', '-c', `echo x > ${mark} && echo wrote`);
+      expect(priv.stdout).toBe('wrote\n');
+      expect(existsSync(mark)).toBe(false); // written in the sandbox's own /tmp
+      const policy = join(ws.dir, 'tmp-policy.json');
+      writeFileSync(policy, JSON.stringify({ type: 'workspace_write', writable_roots: [{ root: ws.dir }], exclude_slash_tmp: false }));
+      const shared = cordon('run', '--policy', policy, '--cwd', ws.dir, '--tmp', 'host', '--', 'sh', '-c', `echo x > ${mark} && echo wrote`);
+      expect(shared.stdout).toBe('wrote\n');
+      expect(existsSync(mark)).toBe(true);
+    } finally {
+      rmSync(mark, { force: true });
+    }
+    expect(cordon('run', '--tmp', 'shared', '--', 'true').status).toBe(125);
+    expect(cordon('run', '--protected-dirs', 'nope', '--', 'true').status).toBe(125);
+    expect(cordon('run', '--device', '/etc/passwd', '--', 'true').status).toBe(125);
   });
 
   it('maps failures to shell statuses: 127 not found, 126 not executable, 124 timeout, 128+N signal, 125 setup', () => {
