@@ -7,7 +7,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSyn
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { execSandboxed, spawnSandboxed, SandboxPolicy, SpawnOptionsError } from '../../src/index.js';
-import { clearFilesystemPlanCache, compileFilesystemPlan, type FilesystemReport } from '../../src/filesystem/index.js';
+import { clearFilesystemPlanCache, compileFilesystemPlan, isWithin, type FilesystemReport } from '../../src/filesystem/index.js';
 import { makeWorld, MODES, namespacesWork, probe, repoRoot, type World } from './harness.js';
 
 let w: World;
@@ -24,22 +24,18 @@ afterAll(() => {
 
 const workspace = (): SandboxPolicy => SandboxPolicy.workspaceWrite([w.ws]);
 const fsReport = (r: { enforcement: { filesystem?: unknown } }): FilesystemReport => r.enforcement.filesystem as FilesystemReport;
-const hasGit = (() => {
+/** Whether a tool these tests drive runs here (each test that needs one skips without it). */
+const runs = (file: string, args: string[]): boolean => {
   try {
-    execFileSync('git', ['--version'], { stdio: 'ignore' });
+    execFileSync(file, args, { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
-})();
-const hasCc = (() => {
-  try {
-    execFileSync('cc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+};
+const hasGit = runs('git', ['--version']);
+const hasCc = runs('cc', ['--version']);
+const hasPython = runs('python3', ['-c', 'import pty']);
 
 /** Collects a running sandbox's stdout and resolves once `marker` has appeared `count` times. */
 function watch(child: { stdout: NodeJS.ReadableStream | null }): { text: () => string; seen: (marker: string, count: number) => Promise<void> } {
@@ -198,14 +194,6 @@ for (const p of process.argv.slice(1)) {
   catch (e) { console.log(e.code); }
 }`;
 const hostOpens = (...paths: string[]): string[] => execFileSync('node', ['-e', OPENER, ...paths], { encoding: 'utf8' }).trim().split('\n');
-const hasPython = (() => {
-  try {
-    execFileSync('python3', ['-c', 'import pty'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 /** A block device this user can open (root: all of them; others: usually none). */
 const readableBlockDevice = (() => {
   for (const name of readdirSync('/dev')) {
@@ -365,6 +353,20 @@ describe.runIf(namespacesWork)('private temp space (mode A)', () => {
       restore();
       rmSync(tmpdir, { recursive: true, force: true });
     }
+  });
+
+  // Skipped where this tree lies in the host's /tmp (CI copies it there): the sandbox does not
+  // see the host's /tmp, so vitest's own files would be out of its sight.
+  it.skipIf(isWithin(realpathSync(repoRoot), realpathSync('/tmp')))('vitest itself (a temp dir of its own in /tmp) runs a test under workspaceWrite defaults', async () => {
+    const ws = realpathSync(mkdtempSync(join(w.base, 'vitest-')));
+    symlinkSync(join(repoRoot, 'node_modules'), join(ws, 'node_modules'));
+    writeFileSync(
+      join(ws, 'a.test.mjs'),
+      "import { test, expect } from 'vitest';\nimport { mkdtempSync } from 'node:fs';\nimport { tmpdir } from 'node:os';\ntest('t', () => expect(mkdtempSync(tmpdir() + '/x-').length).toBeGreaterThan(0));\n",
+    );
+    const r = await execSandboxed(join(repoRoot, 'node_modules', '.bin', 'vitest'), ['run', '--root', ws, 'a.test.mjs'], { policy: SandboxPolicy.workspaceWrite([ws]), cwd: ws, encoding: 'utf8', timeout: 60_000 });
+    expect(r.exitCode, String(r.stdout) + String(r.stderr)).toBe(0);
+    expect(String(r.stdout)).toMatch(/1 passed/);
   });
 
   it.skipIf(!hasCc)('a C compiler (temp files in /tmp) works under workspaceWrite defaults', async () => {
