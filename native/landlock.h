@@ -79,7 +79,7 @@ struct LandlockBuildError {
 int BuildLandlockRuleset(const LandlockRulesetSpec& spec, LandlockBuildError* error);
 
 // From the sandbox child, between clone and execve (raw syscalls only): grants `access` beneath
-// `path`, a file system the child has just mounted (a private /tmp, /dev, /proc). Its inode did
+// `path`, a file system the child has just mounted (a private /tmp, a fresh /proc). Its inode did
 // not exist when the parent built the ruleset, and Landlock ignores the rules of the directory
 // a mount covers (its walk skips hidden mountpoints). Returns 0 or -errno.
 long AddFreshMountRule(int rulesetFd, const char* path, uint64_t access);

@@ -12,8 +12,9 @@
 //                 has no controlling terminal (TIOCSTI against the host's tty is moot)
 //   3 pdeathsig   PR_SET_PDEATHSIG(SIGKILL), then check the parent did not die before it
 //   4 id maps     with CLONE_NEWUSER: map our uid/gid to themselves (files keep owners)
-//   5 mounts      with CLONE_NEWNS: the mount plan (protected dirs read-only, masks); must
-//                 precede Landlock, which forbids mount
+//   5 mounts      with CLONE_NEWNS: the mount plan (src/mount-plan.ts lists the ops and the
+//                 reason for each place), plus the Landlock rules of the file systems it mounts
+//                 fresh; must precede Landlock, which forbids mount
 //   6 loopback    with CLONE_NEWNET: bring lo up so the sandbox's own 127.0.0.1 works
 //   7 cgroup      join the child's cgroup before anything can fork
 //   8 stdio       dup2 the planned fds onto 0, 1, 2
@@ -258,7 +259,6 @@ long SetMountAttributes(const char* target, unsigned flags, uint64_t set, uint64
 #endif
 constexpr unsigned kOpenTreeClone = 1;
 constexpr unsigned kMoveMountFromEmptyPath = 0x4;
-constexpr int kAtEmptyPath = 0x1000;
 
 // slots: the detached copies of kDetach, -1 where empty (owned by SetUpSandbox).
 long ApplyMountOp(const MountOp& op, int* slots) {
