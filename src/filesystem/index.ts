@@ -674,6 +674,7 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
   let rules: { path: string; access: number }[] = [];
   let splitDirs: { path: string; rights: number; listed: boolean }[] = [];
   const freezeFor = new Map<Entry, string>(); // missing entry → the directory frozen for it
+  const guardFor = new Map<Entry, string>(); // missing read-denied entry outside the roots → the directory split for it
   if (landlock) {
     const handled = handledAccessFs(abi);
     const specials: Special[] = [];
@@ -707,6 +708,12 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
       } else if (e.underRoot && e.blockWrite && (!e.metadata || missingMetadata(e) === 'freeze')) {
         specials.push({ path: r.canonical, rights: READ & handled });
         freezeFor.set(e, nearestExisting(r.canonical));
+      } else if (!e.underRoot && e.blockRead && !beneathTemp(r.canonical)) {
+        // Missing outside the writable roots: nothing to read now, but the host may make it
+        // while the sandbox runs (`aws configure`, `gh auth login`, `ssh-keygen`). Its nearest
+        // existing ancestor is split, so what appears there later gets only READ_DIR.
+        specials.push({ path: r.canonical, rights: F.READ_DIR & handled });
+        guardFor.set(e, nearestExisting(r.canonical));
       }
     }
     const planned = planRules({ path: '/', rights: READ & handled }, specials);
@@ -819,10 +826,15 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
       }
       if (e.blockRead && !e.blockWrite && e.underRoot) gaps.push('write-also-denied');
     } else if (!e.underRoot) {
-      // Missing outside every writable root: nothing to read, and Landlock refuses its creation.
+      // Missing outside every writable root: the sandbox cannot create it, and (read-denied ones)
+      // cannot read it when the host makes it while the sandbox runs.
       enforced = landlock;
-      if (landlock) by.push(`${abiBy} (absent; cannot be created outside writable roots)`);
-      else gaps.push('landlock-unavailable');
+      if (landlock) {
+        by.push(`${abiBy} (absent; cannot be created outside writable roots)`);
+        const split = guardFor.get(e);
+        if (split !== undefined) by.push(`landlock sibling grants (${split} split: what the host makes there later is unreadable)`);
+        else if (e.blockRead && beneathTemp(r.canonical)) gaps.push('readable if the host makes it while the sandbox runs (it lies beneath a private temp dir)');
+      } else gaps.push('landlock-unavailable');
     } else if (!e.blockWrite) {
       enforced = true;
       by.push('absent at spawn');

@@ -98,6 +98,42 @@ describe.each(MODES)('masks hold while the host replaces what they cover, mode $
     renameSync(join(w.home, `.aws-old-${namespaces}`), join(w.home, '.aws'));
   });
 
+  it('sensitive paths missing at spawn stay unreadable when the host makes them under a running sandbox (control: an ordinary new file there is read)', async () => {
+    const home = realpathSync(mkdtempSync(join(w.base, `emptyhome-${namespaces}-`)));
+    mkdirSync(join(home, '.config'));
+    const saved = process.env.HOME;
+    process.env.HOME = home; // a user with no credentials yet: nothing to mask at spawn
+    const stop = join(w.ws, `stop-missing-${namespaces}`);
+    const files = [join(home, '.aws', 'credentials'), join(home, '.config', 'gh', 'hosts.yml'), join(home, '.ssh', 'id_rsa'), join(home, '.git-credentials')];
+    const control = join(w.outside, `new-${namespaces}.txt`);
+    const loop = `while [ ! -e ${stop} ]; do cat ${[...files, control].join(' ')} 2>/dev/null; echo ---; sleep 0.05; done`;
+    try {
+      const child = spawnSandboxed('sh', ['-c', loop], { policy: workspace(), cwd: w.ws, namespaces, timeout: 30_000, env: { PATH: process.env.PATH, HOME: home } });
+      const out = watch(child);
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      try {
+        await out.seen('---', 1);
+        // `aws configure`, `gh auth login`, `ssh-keygen`, `git credential-store` on the host.
+        for (const f of files) {
+          mkdirSync(join(f, '..'), { recursive: true });
+          writeFileSync(f, `NEWSECRET ${f}\n`);
+        }
+        writeFileSync(control, 'NEWCONTROL\n');
+        await out.seen('NEWCONTROL', 2); // control: the running sandbox sees the host's new ordinary file
+      } finally {
+        writeFileSync(stop, '');
+        await exited;
+        rmSync(stop, { force: true });
+      }
+      expect(out.text()).not.toContain('NEWSECRET');
+      const aws = fsReport(child).protections.find((p) => p.what === `deny read+write ${join(home, '.aws')}`);
+      expect(aws?.by.some((b) => b.startsWith('landlock sibling grants'))).toBe(true);
+    } finally {
+      process.env.HOME = saved;
+      rmSync(control, { force: true });
+    }
+  });
+
   it('a standby made before the host replaced a masked file never serves the new content', async () => {
     const npmrc = join(w.home, '.npmrc');
     const read = () => execSandboxed('cat', [npmrc], { policy: workspace(), cwd: w.ws, namespaces, encoding: 'utf8' });
