@@ -63,6 +63,11 @@ export interface PrivateTemp {
   sizeMb: number;
 }
 
+/** The private temp dir whose fresh tmpfs hides `path` from the sandbox (beneath it, not carried over), if any. */
+export function privateTempHiding(path: string, temps: readonly PrivateTemp[]): PrivateTemp | undefined {
+  return temps.find((t) => isWithin(path, t.target) && !t.keep.some((k) => isWithin(path, k)));
+}
+
 export interface MountPlanInput {
   /** The tree read-only by mount, writable roots bound again (Linux 5.12: mount_setattr). */
   readOnlyTree: boolean;
@@ -101,8 +106,7 @@ export function buildMountPlan(p: MountPlanInput): NativeMountOp[] {
   }
   for (const target of parentsFirst(p.anchors)) ops.push({ kind: MountKind.bindSelf, target });
   ops.push(...p.masks);
-  const hidden = (target: string): boolean => p.privateTemp.some((t) => isWithin(target, t.target) && !t.keep.some((k) => isWithin(target, k)));
-  ops.push(...p.socketMasks.filter((m) => !hidden(m.target)));
+  ops.push(...p.socketMasks.filter((m) => privateTempHiding(m.target, p.privateTemp) === undefined));
   const readable = READ & p.landlockHandledFs;
   const writable = READ_WRITE & p.landlockHandledFs;
   // Listable, not writable, as before the split of / (a rule per spawn costs three syscalls).

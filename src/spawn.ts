@@ -15,7 +15,7 @@ import { native, type NativeSpawned, type NativeStdio } from './native.js';
 import { sandboxProxyEnv, serveChildNetwork } from './network.js';
 import { classifyTermination, LimitSession, type LimitsPlan } from './limits.js';
 import { policySandbox, sandboxForSpawn, type EnforcementReport, type SpawnSandbox } from './plan.js';
-import { isWithin } from './policy/paths.js';
+import { privateTempHiding } from './mount-plan.js';
 import { SandboxPolicy } from './policy/index.js';
 import { parseSpawnOptions, type SpawnOptions, type StdioOption } from './options.js';
 
@@ -469,7 +469,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
     return child;
   }
   // A program in the host's /tmp is not in the sandbox's own: say so rather than a bare ENOENT.
-  const hiddenBy = compiled.privateTemp.find((t) => isWithin(resolved.file, t.target) && !t.keep.some((k) => isWithin(resolved.file, k)));
+  const hiddenBy = privateTempHiding(resolved.file, compiled.privateTemp);
   if (hiddenBy) {
     const why = `${resolved.file} lies in the host's ${hiddenBy.target}, and the sandbox has a private ${hiddenBy.target} of its own (move it, or pass tmp: 'host')`;
     child._fail(spawnError('ENOENT', ERRNO.ENOENT!, command, argList, why), stdio);

@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { PolicyError } from '../errors.js';
 import { native, type NativeKernelProbe, type NativeMountOp } from '../native.js';
 import { MountKind } from '../native-types.js';
-import { BASE_DEVICES, DEFAULT_PRIVATE_TMP_SIZE_MB, anchorsFor, hostMountFlags, kernelHasMountSetattr, type PrivateTemp } from '../mount-plan.js';
+import { BASE_DEVICES, DEFAULT_PRIVATE_TMP_SIZE_MB, anchorsFor, hostMountFlags, kernelHasMountSetattr, privateTempHiding, type PrivateTemp } from '../mount-plan.js';
 import { WRITE_PROTECTED_DIRS, type SandboxPolicy } from '../policy/index.js';
 import {
   DEVICE_RIGHTS,
@@ -615,7 +615,7 @@ function buildPlan(input: FilesystemPlanInput): Omit<CacheEntry, 'stampPaths' | 
   // Beneath a fresh temp dir, Landlock cannot deny anything (the child grants the whole tmpfs);
   // what is not carried over into it is the sandbox's own, out of the host's reach.
   const beneathTemp = (p: string): boolean => privateTemp.some((t) => isWithin(p, t.target));
-  const hiddenByTemp = (p: string): boolean => privateTemp.some((t) => isWithin(p, t.target) && !t.keep.some((k) => isWithin(p, k)));
+  const hiddenByTemp = (p: string): boolean => privateTempHiding(p, privateTemp) !== undefined;
   // A git directory listed as a writable root (how a caller lets a tool commit) holds no
   // protected names of meaning: `.git/.git` is nothing to git.
   const gitDirRoots = new Set(callerRoots.filter((r) => existsSync(join(r, 'HEAD')) && (existsSync(join(r, 'objects')) || existsSync(join(r, 'commondir')))));
