@@ -644,7 +644,18 @@ bool ReadSandbox(Napi::Object o, cordon::SandboxPlan* plan, std::string* error) 
   plan->loopbackUp = o.Get("loopbackUp").ToBoolean();
   plan->confineStandbyEarly = o.Get("confineStandbyEarly").ToBoolean();
   int64_t n;
-  if (GetInt(o, "listenerPort", &n) && n > 0 && n < 65536) plan->listenerPort = static_cast<uint16_t>(n);
+  Napi::Value listeners = o.Get("listeners");
+  if (listeners.IsArray()) {
+    Napi::Array list = listeners.As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length() && i < cordon::kMaxListeners; i++) {
+      Napi::Value item = list.Get(i);
+      if (!item.IsObject()) continue;
+      Napi::Object spec = item.As<Napi::Object>();
+      int64_t port;
+      if (!GetInt(spec, "port", &port) || port <= 0 || port >= 65536) continue;
+      plan->listeners.push_back({static_cast<uint16_t>(port), spec.Get("ipv6").ToBoolean().Value()});
+    }
+  }
   if (GetInt(o, "capLastCap", &n)) plan->capLastCap = static_cast<int>(n);
   if (GetInt(o, "namespaceFlags", &n)) plan->namespaceFlags = static_cast<int>(n);
   if (GetInt(o, "landlockRulesetFd", &n)) plan->landlockRulesetFd = static_cast<int>(n);
@@ -814,7 +825,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
 
   // The proxy listener comes back from the child's network namespace over a socketpair.
   int handoff[2] = {-1, -1};
-  if (sandbox->listenerPort != 0) {
+  if (!sandbox->listeners.empty()) {
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, handoff) != 0) {
       int err = errno;
       closeAll();
@@ -826,7 +837,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   int rc;
   std::unique_ptr<cordon::Standby> standby = key != 0 && prewarm ? TakeStandby(state, key) : nullptr;
   const bool wantsStandby = cached && prewarm && cordon::StandbySupported() && (sandbox->namespaceFlags & CLONE_NEWNS) &&
-                            sandbox->listenerPort == 0 && ++cached->spawns >= 2;
+                            sandbox->listeners.empty() && ++cached->spawns >= 2;
   NextStandby next{state, key, sandbox};
   if (standby) {
     rc = cordon::LaunchStandby(standby.get(), plan, &result, wantsStandby ? MakeNextStandby : nullptr, &next);
@@ -837,9 +848,14 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   }
   if (next.made) ArmStandbyExpiry(state);
   else if (wantsStandby) SchedulePrewarm(state, key);
-  int listenerFd = -1;
+  int listenerFds[cordon::kMaxListeners];
+  const int listenerCount = static_cast<int>(sandbox->listeners.size());
+  bool listenersReceived = false;
+  for (int& fd : listenerFds) fd = -1;
   if (handoff[0] >= 0) {
-    if (rc == 0 && result.failedStep == 0) listenerFd = cordon::ReceiveFd(handoff[0]);
+    if (rc == 0 && result.failedStep == 0) {
+      listenersReceived = cordon::ReceiveListeners(handoff[0], listenerFds, sandbox->listeners.size()) == 0 && listenerFds[0] >= 0;
+    }
     close(handoff[0]);
     close(handoff[1]);
   }
@@ -851,15 +867,16 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
     closeAll();
     return ThrowErrno(env, -rc, "clone");
   }
-  if (sandbox->listenerPort != 0 && result.failedStep == 0 && listenerFd < 0) {
-    // The child exec'd without handing over its listener: should not happen; never leave it
-    // running unconfined from its proxy.
+  if (!sandbox->listeners.empty() && result.failedStep == 0 && !listenersReceived) {
+    for (int fd : listenerFds) if (fd >= 0) close(fd);
+    // The child exec'd without handing over its listeners: should not happen; never leave it
+    // running without the proxy it was promised.
     syscall(SYS_pidfd_send_signal, result.pidfd, SIGKILL, nullptr, 0);
     siginfo_t si;
     waitid(P_PID, result.pid, &si, WEXITED);
     close(result.pidfd);
     closeAll();
-    return ThrowErrno(env, EPROTO, "receive proxy listener");
+    return ThrowErrno(env, EPROTO, "receive proxy listeners");
   }
   if (result.failedStep != 0) {
     closeAll();
@@ -899,6 +916,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
     siginfo_t si;
     waitid(P_PID, child->pid, &si, WEXITED);
     closeAll();
+    for (int fd : listenerFds) if (fd >= 0) close(fd);
     if (uv_is_active(reinterpret_cast<uv_handle_t*>(&child->poll)) || uvErr != UV_EINVAL) {
       uv_close(reinterpret_cast<uv_handle_t*>(&child->poll), OnChildClosed);
     } else {
@@ -917,7 +935,9 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   Napi::Array fds = Napi::Array::New(env, 3);
   for (uint32_t i = 0; i < 3; i++) fds.Set(i, parentEnd[i]);
   out.Set("stdio", fds);
-  out.Set("listenerFd", listenerFd);
+  Napi::Array listenerArray = Napi::Array::New(env);
+  for (int i = 0; i < listenerCount; i++) listenerArray.Set(static_cast<uint32_t>(i), listenerFds[i]);
+  out.Set("listenerFds", listenerArray);
   return out;
 }
 

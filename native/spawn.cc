@@ -143,7 +143,7 @@ struct LaunchRequest {
   int stdio[3];     // fds in the child's table
   int cgroupFds[kMaxCgroupFds];
   int cgroupFdCount;
-  int listenerHandoffFd;  // direct child only (see SandboxPlan::listenerPort)
+  int listenerHandoffFd;  // direct child only (see SandboxPlan::listeners)
   uint64_t callerMask;    // the kernel's sigset_t (64 signals)
   // Standby only: set to 1 in the parent's memory right before execve, so that EOF on the
   // error pipe without it means the standby died (was killed) before the command ran.
@@ -456,27 +456,52 @@ void SetUpSandbox(const ChildContext* c) {
   }
 }
 
-// 6b. The proxy's door inside the namespace: a listener handed to the parent.
-void HandOverListener(const ChildContext* c, uint16_t port, int handoffFd) {
-  long s = Sys(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) Fail(c, ChildStep::kListener, s);
-  int one = 1;
-  Sys(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in addr;
-  memset(&addr, 0, sizeof addr);
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  long r = Sys(SYS_bind, s, &addr, sizeof addr);
-  if (r == 0) r = Sys(SYS_listen, s, 511);
-  if (r < 0) Fail(c, ChildStep::kListener, r);
-  char byte = 'L';
-  FdMessage<1> m(&byte, 1);  // on the child's stack
-  int fd = static_cast<int>(s);
-  m.Attach(&fd, 1);
-  r = Sys(SYS_sendmsg, handoffFd, &m.msg, MSG_NOSIGNAL);
-  if (r != 1) Fail(c, ChildStep::kListener, r < 0 ? r : -EPROTO);
-  Sys(SYS_close, s);
+// 6b. The host's doors inside the namespace: loopback listeners handed to the parent in one
+// message (the egress proxy's, then one per forwarded host port).
+void HandOverListeners(const ChildContext* c, int handoffFd) {
+  const std::vector<ListenerSpec>& specs = c->sandbox->listeners;
+  int fds[kMaxListeners];
+  size_t count = 0;
+  char sent[kMaxListeners];  // sent[i]: spec i is among the fds (in order)
+  memset(sent, 0, sizeof sent);
+  for (size_t i = 0; i < specs.size() && i < kMaxListeners; i++) {
+    const ListenerSpec& spec = specs[i];
+    long s = Sys(SYS_socket, spec.ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0 && spec.ipv6) continue;  // no IPv6 in this namespace
+    if (s < 0) Fail(c, ChildStep::kListener, s);
+    int one = 1;
+    Sys(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    long r;
+    if (spec.ipv6) {
+      Sys(SYS_setsockopt, s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+      struct sockaddr_in6 addr;
+      memset(&addr, 0, sizeof addr);
+      addr.sin6_family = AF_INET6;
+      addr.sin6_port = htons(spec.port);
+      addr.sin6_addr = in6addr_loopback;
+      r = Sys(SYS_bind, s, &addr, sizeof addr);
+      if (r == -EADDRNOTAVAIL) {  // IPv6 disabled on lo: tools fall back to 127.0.0.1
+        Sys(SYS_close, s);
+        continue;
+      }
+    } else {
+      struct sockaddr_in addr;
+      memset(&addr, 0, sizeof addr);
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(spec.port);
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      r = Sys(SYS_bind, s, &addr, sizeof addr);
+    }
+    if (r == 0) r = Sys(SYS_listen, s, 511);
+    if (r < 0) Fail(c, ChildStep::kListener, r);
+    fds[count++] = static_cast<int>(s);
+    sent[i] = 1;
+  }
+  FdMessage<kMaxListeners> m(sent, sizeof sent);  // on the child's stack
+  m.Attach(fds, count);
+  long r = Sys(SYS_sendmsg, handoffFd, &m.msg, MSG_NOSIGNAL);
+  if (r != static_cast<long>(sizeof sent)) Fail(c, ChildStep::kListener, r < 0 ? r : -EPROTO);
+  for (size_t i = 0; i < count; i++) Sys(SYS_close, fds[i]);
 }
 
 // Closes every fd but those in keep (-1 entries ignored).
@@ -626,7 +651,7 @@ int ChildMain(void* arg) {
   SetUpSandbox(c);
   if (c->requestSocket < 0) {
     const LaunchRequest& r = *c->request;
-    if (c->sandbox->listenerPort != 0 && r.listenerHandoffFd >= 0) HandOverListener(c, c->sandbox->listenerPort, r.listenerHandoffFd);
+    if (!c->sandbox->listeners.empty() && r.listenerHandoffFd >= 0) HandOverListeners(c, r.listenerHandoffFd);
     EnterSandbox(c, r);
   }
   // Named for ps and top, where it would otherwise pass for a second copy of the host.
@@ -745,12 +770,20 @@ pid_t CloneThroughEntry(ChildContext* c, int* cloneErrno) {
 
 }  // namespace
 
-int ReceiveFd(int socketFd) {
-  char byte = 0;
-  FdMessage<1> m(&byte, 1);
-  if (recvmsg(socketFd, &m.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return -1;
-  int fd;
-  return m.Received(&fd) == 1 ? fd : -1;
+int ReceiveListeners(int socketFd, int* fds, size_t specs) {
+  char sent[kMaxListeners];
+  int received[kMaxListeners];
+  FdMessage<kMaxListeners> m(sent, sizeof sent);
+  if (recvmsg(socketFd, &m.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != static_cast<ssize_t>(sizeof sent)) return -1;
+  size_t count = m.Received(received);
+  size_t next = 0;
+  for (size_t i = 0; i < kMaxListeners; i++) {
+    int fd = sent[i] && next < count ? received[next++] : -1;
+    if (i < specs) fds[i] = fd;
+    else if (fd >= 0) close(fd);  // more than asked for: cannot happen, never leak one
+  }
+  for (; next < count; next++) close(received[next]);
+  return 0;
 }
 
 namespace {

@@ -94,6 +94,13 @@ constexpr int kMountSlots = 32;
 
 // What a sandbox is, independent of the command run in it: prepared once per policy (and
 // cwd) by the parent and cached, so an exec loop pays for it once.
+// A loopback listener made inside the sandbox's network namespace (SandboxPlan::listeners).
+struct ListenerSpec {
+  uint16_t port = 0;
+  bool ipv6 = false;  // ::1 rather than 127.0.0.1
+};
+constexpr size_t kMaxListeners = 16;
+
 struct SandboxPlan {
   bool newSession = true;           // setsid(); false = setpgid(0, 0)
   bool dieWithParent = true;        // PR_SET_PDEATHSIG(SIGKILL) + race check
@@ -106,11 +113,13 @@ struct SandboxPlan {
   gid_t gid = 0;
   std::vector<MountOp> mounts;
   bool loopbackUp = false;          // with CLONE_NEWNET: bring lo up
-  // With CLONE_NEWNET: listen on 127.0.0.1:listenerPort inside the sandbox's network namespace
-  // and send the listening socket to the parent over CommandPlan::listenerHandoffFd
-  // (SCM_RIGHTS). The socket stays in that namespace, so the host's proxy serves the sandbox
-  // with no bridge.
-  uint16_t listenerPort = 0;
+  // With CLONE_NEWNET: listen on loopback at each of these inside the sandbox's network
+  // namespace and send the listening sockets to the parent over
+  // CommandPlan::listenerHandoffFd (SCM_RIGHTS, one message). The sockets stay in that
+  // namespace, so the host serves the sandbox with no bridge: the first is the egress proxy's
+  // door, the others forward one port of the host's loopback each. An IPv6 listener whose ::1
+  // the namespace lacks (IPv6 disabled) is skipped; the parent tells the rest apart by address.
+  std::vector<ListenerSpec> listeners;
   int landlockRulesetFd = -1;       // landlock_restrict_self(fd, landlockFlags) when >= 0
   uint32_t landlockFlags = 0;
   std::vector<uint8_t> seccompProgram;  // struct sock_filter[]; empty = no filter
@@ -141,7 +150,7 @@ struct CommandPlan {
   // Open cgroup.procs files (one per hierarchy: v2, or v1 memory + pids): the child writes
   // "0" to each, joining before anything can fork.
   std::vector<int> cgroupProcsFds;
-  int listenerHandoffFd = -1;       // see SandboxPlan::listenerPort
+  int listenerHandoffFd = -1;       // see SandboxPlan::listeners
 };
 
 struct SpawnResult {
@@ -206,7 +215,9 @@ void DiscardStandby(Standby* standby);
 // fds are O_CLOEXEC and stay open for the process's life.
 int OpenSharedNetworkNamespace(bool withUserNamespace, int* userFd, int* netFd);
 
-// Receives one fd queued with SCM_RIGHTS on socketFd (non-blocking, O_CLOEXEC); -1 if none.
-int ReceiveFd(int socketFd);
+// Receives the child's listener handoff queued on socketFd (non-blocking, O_CLOEXEC): fds[i]
+// is the listener of spec i, or -1 where the child skipped it. 0, or -1 when nothing was
+// queued.
+int ReceiveListeners(int socketFd, int* fds, size_t specs);
 
 }  // namespace cordon

@@ -17,17 +17,40 @@ const DROPPED_NAMES = new Set([
 ]);
 
 /**
- * Name shapes that carry secrets by convention (FOO_API_KEY, BAR_TOKEN, ..._SECRET,
- * ..._PASSWORD) and every dynamic-linker variable (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH...).
+ * Name shapes that carry secrets by convention, case-insensitive: a name ending in KEY, TOKEN,
+ * SECRET, PASSWORD, PASSWD, PASS, PAT, DSN, AUTH or CREDENTIAL(S) as a whole `_`-separated
+ * word (FOO_API_KEY, BAR_TOKEN, SMTP_PASS, SENTRY_DSN, NPM_CONFIG__AUTH); 1Password's
+ * OP_SESSION_<account>; and every dynamic-linker variable (LD_PRELOAD, LD_AUDIT...).
  */
 const DROPPED_PATTERNS = [
   /^LD_/,
-  /(^|_)(API_?KEY|TOKEN|SECRET|SECRET_KEY|ACCESS_KEY|PRIVATE_KEY|PASSWORD|PASSWD|CREDENTIALS?)$/i,
+  /(^|_)(API_?KEY|KEY|TOKEN|SECRET|SECRET_KEY_BASE|PASSWORD|PASSWD|PASS|PAT|DSN|AUTH|CREDENTIALS?)$/i,
+  /^OP_SESSION_/i,
 ];
 
-/** True when an inherited variable must not reach a sandboxed child. */
+/**
+ * npm reads any `npm_config_<key>` as its config key: the auth keys (`_authToken`, `_auth`,
+ * `_password`, also scoped to a registry as `//host/:_authToken`), the client certificate's key
+ * and the one-time password are secrets whatever their case.
+ */
+const NPM_SECRET_KEY = /^npm_config_(.*[/:_-])?(_?authtoken|_auth|_password|keyfile|key|certfile|otp)$/i;
+
+/** A URL with credentials in it (`postgres://app:pw@db/x`, `https://token@host/`), anywhere in a value. */
+const URL_WITH_CREDENTIALS = /[a-z][a-z0-9+.-]*:\/\/[^\s/?#@]+@/i;
+
+/** Whether a value holds a URL with credentials. */
+export function hasUrlCredentials(value: string): boolean {
+  return URL_WITH_CREDENTIALS.test(value);
+}
+
+/** True when an inherited variable's name marks it as a secret. */
 export function isSecretEnvName(name: string): boolean {
-  return DROPPED_NAMES.has(name) || DROPPED_PATTERNS.some((p) => p.test(name));
+  return DROPPED_NAMES.has(name) || DROPPED_PATTERNS.some((p) => p.test(name)) || NPM_SECRET_KEY.test(name);
+}
+
+/** True when an inherited variable must not reach a sandboxed child: a secret's name, or credentials in its value. */
+export function isSecretEnv(name: string, value: string): boolean {
+  return isSecretEnvName(name) || hasUrlCredentials(value);
 }
 
 /** The inherited environment with secrets removed; returns the names it removed too. */
@@ -36,10 +59,25 @@ export function sanitizeEnv(env: NodeJS.ProcessEnv): { env: Record<string, strin
   const removed: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
-    if (isSecretEnvName(name)) removed.push(name);
+    if (isSecretEnv(name, value)) removed.push(name);
     else out[name] = value;
   }
   return { env: out, removed: removed.sort() };
+}
+
+/** What SpawnOptions.inheritEnv 'minimal' keeps (cordon's own variables are added after). */
+export const MINIMAL_ENV_NAMES: readonly string[] = ['PATH', 'HOME', 'LANG', 'TERM'];
+
+/** The sanitised environment narrowed to `names` (still without secrets); everything else counts as removed. */
+export function narrowEnv(inherited: SanitizedEnv, names: readonly string[]): SanitizedEnv {
+  const keep = new Set(names);
+  const env: Record<string, string> = {};
+  const removed = [...inherited.removed];
+  for (const [name, value] of Object.entries(inherited.env)) {
+    if (keep.has(name)) env[name] = value;
+    else removed.push(name);
+  }
+  return { env, removed: removed.sort() };
 }
 
 /** execve's environment as one block of NUL-terminated KEY=value entries (later keys win, like Node). */

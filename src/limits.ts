@@ -21,7 +21,10 @@ import type { ResourceLimits } from './policy/index.js';
 import type { Termination } from './spawn.js';
 
 /** setrlimit(2) resource numbers (asm-generic; x86_64 and aarch64 agree). */
-export const RLIMIT = { CPU: 0, FSIZE: 1, DATA: 2, CORE: 4, NPROC: 6 } as const;
+export const RLIMIT = { CPU: 0, FSIZE: 1, DATA: 2, CORE: 4, NPROC: 6, NOFILE: 7 } as const;
+
+/** RLIMIT_NOFILE of a sandboxed command unless SpawnOptions.maxOpenFiles says otherwise. */
+export const DEFAULT_MAX_OPEN_FILES = 4096;
 
 export type RlimitEntry = [resource: number, soft: number, hard: number];
 
@@ -58,6 +61,8 @@ export interface LimitsReport {
   cpu: LimitEntry;
   timeout: LimitEntry;
   core: LimitEntry;
+  /** RLIMIT_NOFILE of the command (value 0: inherited from the host, not set). */
+  openFiles: LimitEntry;
   /** The cgroup leaves a spawn creates (null: none). */
   cgroup: { version: 1 | 2; hierarchies: string[]; treeKill: boolean } | null;
 }
@@ -113,7 +118,7 @@ function entry(value: number, partial: Partial<LimitEntry> = {}): LimitEntry {
 }
 
 /** Decides, per limit, the strongest mechanism available. Pure. */
-export function planLimits(limits: ResourceLimits, env: LimitsEnvironment): LimitsPlan {
+export function planLimits(limits: ResourceLimits, env: LimitsEnvironment, maxOpenFiles: number | null = null): LimitsPlan {
   const rlimits: RlimitEntry[] = [];
   const missing: string[] = [];
   const leaves = new Map<CgroupLeafPlan['hierarchy'], CgroupLeafPlan>();
@@ -240,6 +245,18 @@ export function planLimits(limits: ResourceLimits, env: LimitsEnvironment): Limi
 
   rlimit(RLIMIT.CORE, 0, 0);
   const core = entry(0, { enforced: true, mechanism: 'rlimit', detail: 'RLIMIT_CORE 0: no core dumps', scope: 'per-process' });
+  let openFiles = entry(0, { enforced: true, detail: "inherited from the host (Node raises its soft limit to the hard one)" });
+  if (maxOpenFiles !== null) {
+    const cap = env.hostHard[RLIMIT.NOFILE] ?? Infinity;
+    const n = Math.min(maxOpenFiles, cap);
+    rlimit(RLIMIT.NOFILE, n, n);
+    openFiles = entry(n, {
+      enforced: true,
+      mechanism: 'rlimit',
+      detail: `RLIMIT_NOFILE soft and hard ${n}${n < maxOpenFiles ? ` (the host's hard limit; ${maxOpenFiles} asked)` : ''}`,
+      scope: 'per-process',
+    });
+  }
 
   const leafList = [...leaves.values()];
   const report: LimitsReport = {
@@ -249,6 +266,7 @@ export function planLimits(limits: ResourceLimits, env: LimitsEnvironment): Limi
     cpu,
     timeout,
     core,
+    openFiles,
     cgroup:
       leafList.length === 0
         ? null
@@ -267,6 +285,7 @@ const LIMIT_NAMES: Record<string, number> = {
   'Max data size': RLIMIT.DATA,
   'Max core file size': RLIMIT.CORE,
   'Max processes': RLIMIT.NPROC,
+  'Max open files': RLIMIT.NOFILE,
 };
 
 /** The host's hard limits, from /proc/self/limits. */

@@ -117,8 +117,11 @@ export interface NativeSpawnPlan {
   writeIdMaps: boolean;
   mounts: NativeMountOp[];
   loopbackUp: boolean;
-  /** With a network namespace: listen on 127.0.0.1:port inside it and hand the socket back. */
-  listenerPort?: number;
+  /**
+   * With a network namespace: listen on loopback at each (127.0.0.1, or ::1 for ipv6) inside it
+   * and hand the sockets back (NativeSpawned.listenerFds, same order). The first is the proxy's.
+   */
+  listeners?: Array<{ port: number; ipv6: boolean }>;
   /** Open cgroup.procs fds the child joins (writes "0" to) before exec. */
   cgroupProcsFds: number[];
   landlockRulesetFd: number;
@@ -146,6 +149,6 @@ export interface NativeSpawned {
   pid: number;
   /** Parent ends of the pipes created for 'pipe' entries, -1 elsewhere. */
   stdio: [number, number, number];
-  /** The listening socket created inside the child's network namespace, -1 when none. */
-  listenerFd: number;
+  /** The listening sockets created inside the child's network namespace, one per plan listener (-1: skipped, an IPv6 one without ::1). */
+  listenerFds: number[];
 }

@@ -1,85 +1,147 @@
-// Network allowlist for one sandboxed child: the policy's isNetworkAllowed becomes the
-// decision of the host's shared egress proxy, served on a listening socket that the child
-// created inside its own network namespace (its only way out: that namespace has nothing but
-// a loopback). One proxy serves every child of the host; each child's listener carries its
-// own policy and reports to its own SandboxedProcess ('network' events).
+// Network allowlist for one sandboxed child: the policy's allowlist becomes the decision of the
+// host's shared egress proxy, served on listening sockets that the child created inside its own
+// network namespace (its only way out: that namespace has nothing but a loopback). One proxy
+// serves every child of the host; each child's listeners carry its own policy, its own
+// connection budget and lookup limiter, and report to its own SandboxedProcess ('network').
 import type { EventEmitter } from 'node:events';
 import { native } from './native.js';
-import { domainMatches, type SandboxPolicy } from './policy/index.js';
-import { acquireProxy, proxyEnvFor, type NetworkDecision, type NetworkEvent } from './proxy/index.js';
+import { networkListenerPlan, type NetworkListenerPlan } from './network-plan.js';
+import { domainMatches, isIpPattern, type SandboxPolicy } from './policy/index.js';
+import {
+  acquireProxy,
+  ConnectionBudget,
+  DEFAULT_LOOKUPS,
+  DEFAULT_MAX_CONNECTIONS,
+  LookupLimiter,
+  proxyEnvFor,
+  type NetworkDecision,
+  type NetworkEvent,
+} from './proxy/index.js';
 
-/** Port of the proxy listener inside a sandbox's network namespace (HTTP and SOCKS5 on one port). */
-export const SANDBOX_PROXY_PORT = 3128;
+export { SANDBOX_PROXY_PORT } from './network-plan.js';
 
-/** Resolver for the proxy (names → addresses); tests inject one, default is the system's. */
+/** Resolver for the proxy (names → addresses); tests inject one, default is c-ares with the system's servers. */
 export type NetworkResolver = (host: string) => Promise<string[]>;
 
-/** The proxy variables a sandboxed child gets in allowlist mode. */
-export function sandboxProxyEnv(): Record<string, string> {
-  return proxyEnvFor('127.0.0.1', SANDBOX_PROXY_PORT);
+/** How the egress proxy treats one sandbox (SpawnOptions.proxy); every field has a documented default. */
+export interface ProxyOptions {
+  /** Connections the sandbox may hold open at once through the proxy and its forwarded ports (default 256). */
+  maxConnections?: number;
+  /** Its lookups running at once (default 4), waiting beyond those (default 32), deadline of one (default 5000 ms). */
+  lookupConcurrency?: number;
+  lookupQueue?: number;
+  lookupTimeoutMs?: number;
+  /** Proxy-wide (sandboxes with the same values share one proxy): DNS servers, default the system's. */
+  dnsServers?: readonly string[];
+  /** Proxy-wide: deadline of a client's request head or SOCKS5 handshake (default 10 000 ms). */
+  handshakeTimeoutMs?: number;
+  /** Proxy-wide: a tunnel idle both ways this long is closed (default 120 000 ms; 0: never). */
+  idleTimeoutMs?: number;
 }
 
-/** The policy's allowlist as a proxy decision, naming the rule either way. */
+/** The proxy variables a sandboxed child gets in allowlist mode. */
+export function sandboxProxyEnv(policy: SandboxPolicy): Record<string, string> {
+  return proxyEnvFor('127.0.0.1', networkListenerPlan(policy).proxyPort);
+}
+
+/**
+ * The policy's allowlist as a proxy decision, naming the rule either way. Only TCP entries
+ * count: the proxy relays TCP, and a `"protocol":"udp"` entry must not open TCP.
+ */
 export function policyDecider(policy: SandboxPolicy): (host: string, port: number) => NetworkDecision {
+  const tcp = policy.networkAllowlist().filter((e) => e.protocol === 'tcp');
+  const udpOnly = policy.networkAllowlist().filter((e) => e.protocol !== 'tcp');
   return (host, port) => {
-    if (policy.isNetworkAllowed(host, port)) {
-      const entry = policy.networkAllowlist().find((e) => e.port === port && domainMatches(e.domain, host));
-      return { allowed: true, rule: entry ? `${entry.domain}:${entry.port}` : 'network_access' };
-    }
+    const entry = tcp.find((e) => e.port === port && domainMatches(e.domain, host));
+    if (entry) return { allowed: true, rule: `${entry.domain}:${entry.port}` };
+    const udp = udpOnly.find((e) => e.port === port && domainMatches(e.domain, host));
+    if (udp) return { allowed: false, rule: `${udp.domain}:${udp.port} is a udp entry: it admits no TCP` };
     return { allowed: false, rule: `no network_allowlist entry matches ${host}:${port}` };
+  };
+}
+
+/** The IP/CIDR (or loopback-name) TCP entry naming `address:port` itself, if any. */
+export function explicitAddressRule(policy: SandboxPolicy): (address: string, port: number) => string | undefined {
+  const named = policy.networkAllowlist().filter((e) => e.protocol === 'tcp' && isIpPattern(e.domain));
+  return (address, port) => {
+    const entry = named.find((e) => e.port === port && domainMatches(e.domain, address));
+    return entry ? `${entry.domain}:${entry.port}` : undefined;
   };
 }
 
 const resolverKeys = new WeakMap<NetworkResolver, string>();
 let resolverSerial = 0;
-function proxyKey(resolve: NetworkResolver | undefined): string {
-  if (!resolve) return 'cordon:system-dns';
-  let key = resolverKeys.get(resolve);
-  if (!key) {
-    key = `cordon:resolver-${++resolverSerial}`;
+function proxyKey(resolve: NetworkResolver | undefined, options: ProxyOptions): string {
+  let key = 'cordon:system-dns';
+  if (resolve) {
+    key = resolverKeys.get(resolve) ?? `cordon:resolver-${++resolverSerial}`;
     resolverKeys.set(resolve, key);
   }
-  return key;
+  const wide = [options.dnsServers ?? null, options.handshakeTimeoutMs ?? null, options.idleTimeoutMs ?? null, options.lookupTimeoutMs ?? null];
+  return wide.every((v) => v === null) ? key : `${key}:${JSON.stringify(wide)}`;
 }
 
 /**
- * Serves `listenerFd` (created in the child's network namespace) with the shared proxy until
- * the child exits. Connections the child makes before the proxy is attached wait in the
- * listen backlog.
+ * Serves the listener fds the child created in its network namespace (in the order of the
+ * policy's NetworkListenerPlan: the proxy's first, then the forwarded host ports) until the
+ * child exits. Connections the child makes before the proxy is attached wait in the backlog.
  */
 export function serveChildNetwork(
   child: EventEmitter,
-  listenerFd: number,
+  listenerFds: readonly number[],
   policy: SandboxPolicy,
   resolve: NetworkResolver | undefined,
+  options: ProxyOptions = {},
 ): void {
+  const plan: NetworkListenerPlan = networkListenerPlan(policy);
+  const fds = listenerFds.filter((fd) => fd >= 0);
   let exited = false;
-  let detach: (() => void) | undefined;
+  const detachers: Array<() => void> = [];
   let release: (() => Promise<void>) | undefined;
   child.once('exit', () => {
     exited = true;
-    detach?.();
+    for (const detach of detachers) detach();
     void release?.();
   });
-  acquireProxy(proxyKey(resolve), {
+  const closeAll = () => {
+    for (const fd of fds) native().closeFd(fd);
+  };
+  acquireProxy(proxyKey(resolve, options), {
     // The shared proxy's own port is not used by sandboxes: refuse everything there.
     decide: () => ({ allowed: false, rule: 'connections must arrive through a sandbox listener' }),
     ...(resolve ? { resolve } : {}),
+    ...(options.dnsServers ? { dnsServers: options.dnsServers } : {}),
+    ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
+    ...(options.lookupTimeoutMs !== undefined ? { lookupTimeoutMs: options.lookupTimeoutMs } : {}),
   }).then(
     (lease) => {
       release = () => lease.release();
       if (exited) {
-        native().closeFd(listenerFd);
+        closeAll();
         void lease.release();
         return;
       }
-      detach = lease.proxy.attachListener(listenerFd, {
+      // One budget and one lookup limiter for all of this sandbox's listeners.
+      const shared = {
         decide: policyDecider(policy),
+        explicitAddress: explicitAddressRule(policy),
         onEvent: (event: NetworkEvent) => child.emit('network', event),
+        budget: new ConnectionBudget(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS),
+        lookups: new LookupLimiter({
+          concurrency: options.lookupConcurrency ?? DEFAULT_LOOKUPS.concurrency,
+          queue: options.lookupQueue ?? DEFAULT_LOOKUPS.queue,
+          timeoutMs: options.lookupTimeoutMs ?? DEFAULT_LOOKUPS.timeoutMs,
+        }),
+      };
+      listenerFds.forEach((fd, index) => {
+        if (fd < 0) return;
+        const forward = plan.listeners[index]?.forward;
+        detachers.push(lease.proxy.attachListener(fd, forward ? { ...shared, forward } : shared));
       });
     },
     (err: Error) => {
-      native().closeFd(listenerFd);
+      closeAll();
       child.emit('error', err);
     },
   );

@@ -5,6 +5,7 @@ import { resolve as resolvePath } from 'node:path';
 import { z } from 'zod';
 import { SpawnOptionsError, type PolicyIssue } from './errors.js';
 import type { SandboxPolicy } from './policy/index.js';
+import type { ProxyOptions } from './network.js';
 
 /** A stream with an underlying fd (fs.WriteStream once open, process.stdout...). */
 export interface FdStream {
@@ -77,8 +78,34 @@ export interface SpawnOptions {
   tmpSizeMb?: number;
   /** Character devices beyond null, zero, full, random, urandom and tty (e.g. ['/dev/kvm', '/dev/fuse']); never block devices. */
   devices?: string[];
-  /** Allowlist mode: how the host's egress proxy resolves names (default: the system resolver). Tests map names to local servers. */
+  /**
+   * Allowlist mode: how the host's egress proxy resolves names (default: c-ares with the
+   * system's DNS servers, /etc/hosts first). Its answers are trusted as given (loopback and
+   * private addresses included). Tests map names to local servers.
+   */
   networkResolver?: (host: string) => Promise<string[]>;
+  /** Allowlist mode: the egress proxy's bounds for this sandbox (connections, lookups, timeouts); see ProxyOptions. */
+  proxy?: ProxyOptions;
+  /**
+   * RLIMIT_NOFILE of the command, soft and hard (default 4096 for sandboxed policies, capped
+   * at the host's hard limit; none for DangerFullAccess/ExternalSandbox). Node raises its own
+   * soft limit to the hard one, and a child would otherwise inherit that.
+   */
+  maxOpenFiles?: number;
+  /**
+   * What of the host's environment the command inherits when `env` is not given: 'filtered'
+   * (default) drops secrets (see README); 'minimal' passes only PATH, HOME, LANG, LC_*, TERM,
+   * TZ, USER, LOGNAME, SHELL, TMPDIR and cordon's own variables; a list is 'minimal' plus
+   * those names (secret-shaped names in it are still dropped).
+   */
+  inheritEnv?: 'filtered' | 'minimal' | readonly string[];
+  /**
+   * Package-manager caches (npm, pip, yarn, pnpm, cargo, go) of a sandbox whose $HOME is
+   * read-only: 'private' (default) points them at a directory in the sandbox's private /tmp,
+   * gone when it exits; 'host' leaves them where the tools put them (read-only unless a
+   * writable root covers them).
+   */
+  toolCaches?: 'private' | 'host';
 }
 
 /** Spawn options after validation and defaults. */
@@ -103,6 +130,10 @@ export interface ResolvedSpawnOptions {
   protectedDirs: 'placeholder' | 'freeze' | 'allow-create';
   tmpSizeMb: number | undefined;
   devices: string[] | undefined;
+  proxy: ProxyOptions;
+  maxOpenFiles: number | undefined;
+  inheritEnv: 'filtered' | 'minimal' | readonly string[];
+  toolCaches: 'private' | 'host';
 }
 
 const noNul = (what: string) => (s: string) => !s.includes('\0') || `${what} must not contain NUL bytes`;
@@ -142,6 +173,30 @@ const optionsSchema = z
     protectedDirs: z.enum(['placeholder', 'freeze', 'allow-create']).optional(),
     tmpSizeMb: z.number().int('must be an integer (MiB)').min(1, 'must be >= 1').max(1 << 20, 'must be <= 1048576').optional(),
     devices: z.array(stringNoNul('device path').regex(/^\/dev\/[^\0]+$/, 'must be a path under /dev/')).max(16, 'at most 16 devices').optional(),
+    proxy: z
+      .object({
+        maxConnections: z.number().int('must be an integer').min(1, 'must be >= 1').max(65536, 'must be <= 65536').optional(),
+        lookupConcurrency: z.number().int('must be an integer').min(1, 'must be >= 1').max(256, 'must be <= 256').optional(),
+        lookupQueue: z.number().int('must be an integer').min(0, 'must be >= 0').max(4096, 'must be <= 4096').optional(),
+        lookupTimeoutMs: z.number().int('must be an integer (ms)').min(1, 'must be >= 1').max(120_000, 'must be <= 120000').optional(),
+        dnsServers: z
+          .array(z.string().regex(/^(\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:.]+)$/, 'must be an IP address, ip:port or [ipv6]:port'))
+          .min(1, 'must not be empty')
+          .max(8, 'at most 8 servers')
+          .optional(),
+        handshakeTimeoutMs: z.number().int('must be an integer (ms)').min(1, 'must be >= 1').optional(),
+        idleTimeoutMs: z.number().int('must be an integer (ms)').min(0, 'must be >= 0').optional(),
+      })
+      .strict()
+      .optional(),
+    maxOpenFiles: z.number().int('must be an integer').min(16, 'must be >= 16').max(1 << 30, 'must be <= 1073741824').optional(),
+    inheritEnv: z
+      .union([
+        z.enum(['filtered', 'minimal']),
+        z.array(z.string().regex(/^[^=\0]+$/, 'must be a variable name (no "=" or NUL)')).max(256, 'at most 256 names'),
+      ])
+      .optional(),
+    toolCaches: z.enum(['private', 'host']).optional(),
   })
   .strict();
 
@@ -165,6 +220,7 @@ const PLAIN_CHECKS: Record<string, (v: unknown) => boolean> = {
   tmp: (v) => v === 'private' || v === 'host',
   protectedDirs: (v) => v === 'placeholder' || v === 'freeze' || v === 'allow-create',
   networkNamespace: (v) => v === 'shared' || v === 'private',
+  toolCaches: (v) => v === 'private' || v === 'host',
   signal: (v) => v instanceof AbortSignal,
 };
 function plainlyValid(options: object): boolean {
@@ -260,5 +316,9 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
     protectedDirs: o.protectedDirs ?? 'placeholder',
     tmpSizeMb: o.tmpSizeMb,
     devices: o.devices,
+    proxy: (o.proxy ?? {}) as ProxyOptions,
+    maxOpenFiles: o.maxOpenFiles,
+    inheritEnv: o.inheritEnv ?? 'filtered',
+    toolCaches: o.toolCaches ?? 'private',
   };
 }

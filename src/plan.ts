@@ -7,10 +7,10 @@ import type { SandboxPolicy } from './policy/index.js';
 import { compileFilesystemPlan, handledAccessFs, isWithin, type FilesystemPlan, type FilesystemReport } from './filesystem/index.js';
 import { native, type NativeMountOp, type NativeSpawnPlan } from './native.js';
 import { rawProbe } from './probe.js';
-import { limitsEnvironment, planLimits, type LimitsPlan, type LimitsReport } from './limits.js';
+import { DEFAULT_MAX_OPEN_FILES, limitsEnvironment, planLimits, type LimitsPlan, type LimitsReport } from './limits.js';
 import { allowsUnconditionally, compileSeccomp, STANDBY_PATH_SYSCALLS, type CompiledSeccomp } from './seccomp/index.js';
 import type { SyscallArch } from './policy/syscall-table.js';
-import { SANDBOX_PROXY_PORT } from './network.js';
+import { networkListenerPlan } from './network-plan.js';
 import { buildMountPlan, hostMountFlags, kernelHasMountSetattr, type PrivateTemp } from './mount-plan.js';
 import {
   hostUnixSocketMasks,
@@ -48,6 +48,8 @@ export interface LifecycleReport {
   envSanitized: boolean;
   /** Names of inherited variables removed from the child's environment. */
   removedEnv: string[];
+  /** Keys of the host's masked ~/.npmrc passed to npm as npm_config_* variables (its non-secret settings). */
+  npmrcSettings?: string[];
 }
 
 /** What was applied to a child. Filled per spawn. */
@@ -66,7 +68,7 @@ export interface EnforcementReport {
   /** Resource limits and their mechanisms. */
   limits?: LimitsReport;
   /** Network mode and its mechanisms. */
-  network?: unknown;
+  network?: NetworkReport;
   /** Per escape class (host sockets, metadata, IPC, ...): what keeps this child from it. */
   isolation?: IsolationClass[];
 }
@@ -87,6 +89,8 @@ export interface CompileOptions {
   devices?: readonly string[];
   /** The terminal the command gets as stdio, granted by name (and carried into a private /dev). */
   ptyPath?: string;
+  /** RLIMIT_NOFILE of the command (default DEFAULT_MAX_OPEN_FILES for confining policies). */
+  maxOpenFiles?: number;
 }
 
 /** The network mode a policy asks for. */
@@ -195,7 +199,9 @@ export function sandboxForSpawn(policy: SandboxPolicy, cwd: string, options: Com
     probe: rawProbe(),
     enforcement: options.enforcement,
     ...(options.landlockAbiCap !== undefined ? { landlockAbiCap: options.landlockAbiCap } : {}),
-    network: compiled.proxied ? { mode: 'allowlist', connectPorts: [SANDBOX_PROXY_PORT] } : { mode: compiled.network },
+    // Allowlist: the namespace holds only loopback and the host's listeners, so TCP needs no
+    // Landlock port rules there (they would refuse the sandbox's own loopback servers).
+    network: { mode: compiled.network },
     namespaces: compiled.useNamespaces,
     ...(options.tmp !== undefined ? { tmp: options.tmp } : {}),
     ...(options.protectedDirs !== undefined ? { protectMissingMetadata: PROTECT_MISSING[options.protectedDirs] } : {}),
@@ -222,7 +228,7 @@ const NO_SOCKET_MASKS: SocketMasks = { mounts: [], masked: [], gaps: [] };
 
 /** The policy-level part (no filesystem plan): what a child that never started reports. */
 export function policySandbox(policy: SandboxPolicy, options: CompileOptions): CompiledSandbox {
-  const key = JSON.stringify([options.enforcement, options.namespaces, options.landlockAbiCap ?? null, options.networkNamespace ?? 'shared']);
+  const key = JSON.stringify([options.enforcement, options.namespaces, options.landlockAbiCap ?? null, options.networkNamespace ?? 'shared', options.maxOpenFiles ?? null]);
   let perPolicy = cache.get(policy);
   if (!perPolicy) {
     perPolicy = new Map();
@@ -286,8 +292,17 @@ function mergeFilesystem(compiled: CompiledSandbox, fs: FilesystemPlan, sockets:
 function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbox {
   const probe = rawProbe();
   const confining = isConfining(policy);
-  const network = networkMode(policy);
   const missing: string[] = [];
+  const requestedNetwork = networkMode(policy);
+  // A profile that refuses network sockets while the policy turns the network on: the filter
+  // wins (every socket(AF_INET) fails), so the sandbox has no network, and the report says so.
+  const profileRefusesSockets =
+    confining && requestedNetwork !== 'none' && !policy.seccompProfile().allowNetworkSockets && !policy.seccompProfile().logOnly;
+  const socketContradiction = profileRefusesSockets
+    ? `network: the policy turns the network on (${requestedNetwork === 'full' ? 'network_access' : 'network_allowlist'}) but seccomp_profile.allow_network_sockets is false, so every inet socket is refused: set seccomp_profile.allow_network_sockets to true (or leave seccomp_profile out), or turn the network off`
+    : undefined;
+  if (socketContradiction) missing.push(socketContradiction);
+  const network: NetworkMode = profileRefusesSockets ? 'none' : requestedNetwork;
 
   // Namespaces: a pid namespace makes the tree kill total (the command is its pid 1: when it
   // dies, the kernel kills the rest) and survives a SIGKILLed host (pdeathsig on pid 1); a
@@ -315,7 +330,8 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   const useNetns = useNamespaces && network !== 'full' && probe.networkNamespace;
   // Resource limits: cgroup leaves where writable, else rlimits that hold without breaking tools.
   const resourceLimits = policy.resourceLimits();
-  const limits = planLimits(resourceLimits, limitsEnvironment(probe, useNamespaces && !probe.isRoot, resourceLimits));
+  const openFiles = options.maxOpenFiles ?? (confining ? DEFAULT_MAX_OPEN_FILES : null);
+  const limits = planLimits(resourceLimits, limitsEnvironment(probe, useNamespaces && !probe.isRoot, resourceLimits), openFiles);
   missing.push(...limits.missing);
   // A pids cap held by RLIMIT_NPROC, which the kernel counts per user namespace, needs a user
   // namespace of the sandbox's own: such a sandbox gets private ones (a user namespace nested in
@@ -333,6 +349,8 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   if (confining && network === 'allowlist' && !allowlistViaProxy) {
     missing.push('network allowlist: no network namespace here to force traffic through the egress proxy (network would be cut off entirely)');
   }
+  const listenerPlan = allowlistViaProxy ? networkListenerPlan(policy) : undefined;
+  if (listenerPlan) missing.push(...listenerPlan.problems);
   let namespaceFlags = 0;
   if (useNamespaces) {
     // Joining the shared network namespace means joining the user namespace that owns it.
@@ -376,12 +394,18 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     }
   }
 
-  const networkReport: NetworkReport = { mode: effectiveNetwork, by: [], gaps: [] };
+  const networkReport: NetworkReport = { mode: effectiveNetwork, by: [], gaps: socketContradiction ? [socketContradiction] : [] };
   if (confining && network !== 'full') {
     if (allowlistViaProxy) {
-      networkReport.by.push(`network namespace (loopback and the egress proxy listener on 127.0.0.1:${SANDBOX_PROXY_PORT} only)`);
-      networkReport.by.push('egress proxy: domain allowlist (HTTP, CONNECT, SOCKS5)');
+      const forwarded = listenerPlan!.forwards.map((f) => f.rule);
+      networkReport.by.push(
+        `network namespace (its own loopback, the egress proxy listener on 127.0.0.1:${listenerPlan!.proxyPort}${forwarded.length > 0 ? `, and the host's ${forwarded.join(', ')} forwarded` : ''})`,
+      );
+      networkReport.by.push('egress proxy: allowlist of names, IPs and ranges (HTTP, CONNECT, SOCKS5); private, loopback and host addresses refused unless an entry names them');
       networkReport.gaps.push('proxy-unaware tools cannot connect anywhere (no transparent capture)');
+      if (listenerPlan!.udpEntries.length > 0) {
+        networkReport.gaps.push(`udp entries admit nothing (the proxy relays TCP only, and the sandbox has no other way out): ${listenerPlan!.udpEntries.join(', ')}`);
+      }
     } else if (shared) {
       networkReport.by.push("network namespace shared by this host's no-network sandboxes (nothing but lo, down)");
       networkReport.by.push('landlock abstract unix socket scope');
@@ -390,7 +414,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
       );
     } else if (useNetns) networkReport.by.push('network namespace (loopback only)');
     if (seccomp) networkReport.by.push('seccomp socket rules');
-    if (landlockAbi >= 4) networkReport.by.push('landlock tcp');
+    if (landlockAbi >= 4 && !allowlistViaProxy) networkReport.by.push('landlock tcp');
     if (!useNetns) networkReport.gaps.push('no network namespace: the host loopback is reachable where seccomp allows inet sockets');
   }
 
@@ -409,7 +433,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     // Loopback only where something uses it: the proxy listener. With no network the filter
     // refuses inet sockets altogether, and bringing lo up costs ~130 µs per spawn here.
     loopbackUp: allowlistViaProxy,
-    ...(allowlistViaProxy ? { listenerPort: SANDBOX_PROXY_PORT } : {}),
+    ...(listenerPlan ? { listeners: listenerPlan.listeners.map((l) => ({ port: l.port, ipv6: l.ipv6 })) } : {}),
     cgroupProcsFds: [],
     landlockRulesetFd: -1,
     landlockFlags: 0,

@@ -10,9 +10,12 @@ import { constants as osConstants } from 'node:os';
 import { delimiter, resolve as resolvePath } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CordonError, SandboxSetupError, SpawnOptionsError, EnforcementError } from './errors.js';
-import { inheritedEnv, inheritedEnvBlock, toEnvBlock } from './env.js';
+import { inheritedEnv, inheritedEnvBlock, MINIMAL_ENV_NAMES, narrowEnv, toEnvBlock, type SanitizedEnv } from './env.js';
 import { native, type NativeSpawned, type NativeStdio } from './native.js';
 import { sandboxProxyEnv, serveChildNetwork } from './network.js';
+import { npmrcSettings, offlineEnv, privateCacheEnv } from './tool-env.js';
+import { homedir } from 'node:os';
+import type { NetworkEvent } from './proxy/index.js';
 import { classifyTermination, LimitSession, type LimitsPlan } from './limits.js';
 import { policySandbox, sandboxForSpawn, type EnforcementReport, type SpawnSandbox } from './plan.js';
 import { privateTempHiding } from './mount-plan.js';
@@ -114,8 +117,7 @@ function parsedPolicyCache(json: unknown): SandboxPolicy {
 }
 
 /** Markers a sandboxed tool can read to adapt (the reference's env convention). */
-function markers(policy: SandboxPolicy, cwd: string): Record<string, string> {
-  const network = policy.hasFullNetworkAccess() ? 'full' : policy.hasNetworkAllowlist() ? 'allowlist' : 'none';
+function markers(policy: SandboxPolicy, cwd: string, network: string): Record<string, string> {
   const roots = policy.kind === 'WorkspaceWrite' ? policy.getWritableRootsWithCwd(cwd).map((r) => r.root) : [];
   return {
     CORDON_SANDBOX: '1',
@@ -125,24 +127,64 @@ function markers(policy: SandboxPolicy, cwd: string): Record<string, string> {
   };
 }
 
-// The variables cordon adds, per (policy, cwd, proxied): one object each, so that the child's
+/** What the variables cordon adds depend on, besides the policy and cwd. */
+interface ChildEnvFacts {
+  /** The sandbox's effective network mode (the report's). */
+  network: 'none' | 'allowlist' | 'full';
+  proxied: boolean;
+  /** Private cache directory (in the sandbox's private /tmp), or undefined. */
+  cacheDir: string | undefined;
+  /** The host's ~/.npmrc, when the policy masks it: its settings go in as variables. */
+  npmrcHome: string | undefined;
+}
+
+// The variables cordon adds, per (policy, facts): one object each, so that the child's
 // environment block is built once per environment reading (env.ts caches on this object).
 const markerCache = new WeakMap<SandboxPolicy, Map<string, Record<string, string>>>();
-function childMarkers(policy: SandboxPolicy, cwd: string, proxied: boolean): Record<string, string> {
+function childMarkers(policy: SandboxPolicy, cwd: string, facts: ChildEnvFacts): { extra: Record<string, string>; npmrcKeys: string[] } {
   let perPolicy = markerCache.get(policy);
   if (!perPolicy) {
     perPolicy = new Map();
     markerCache.set(policy, perPolicy);
   }
+  const npmrc = facts.npmrcHome !== undefined ? npmrcSettings(facts.npmrcHome) : undefined;
   // CORDON_WRITABLE_ROOTS includes $TMPDIR unless the policy excludes it.
-  const key = `${proxied ? 'p' : 'd'}${process.env.TMPDIR ?? ''}\0${cwd}`;
+  const key = JSON.stringify([facts.network, facts.proxied, facts.cacheDir ?? null, npmrc?.keys ?? null, npmrc ? Object.values(npmrc.env) : null, process.env.TMPDIR ?? '', cwd]);
   let extra = perPolicy.get(key);
   if (!extra) {
-    extra = proxied ? { ...markers(policy, cwd), ...sandboxProxyEnv() } : markers(policy, cwd);
+    extra = {
+      // Lowest precedence first: the npmrc's settings, then what cordon itself must set.
+      ...(npmrc?.env ?? {}),
+      ...(facts.cacheDir !== undefined ? privateCacheEnv(facts.cacheDir) : {}),
+      ...(facts.network === 'none' ? offlineEnv() : {}),
+      ...(facts.proxied ? sandboxProxyEnv(policy) : {}),
+      ...markers(policy, cwd, facts.network),
+    };
     if (perPolicy.size >= 64) perPolicy.delete(perPolicy.keys().next().value!);
     perPolicy.set(key, extra);
   }
-  return extra;
+  return { extra, npmrcKeys: npmrc?.keys ?? [] };
+}
+
+// inheritEnv 'minimal' or a list: the sanitised reading narrowed, cached per reading and list.
+const narrowed = new WeakMap<SanitizedEnv, Map<string, SanitizedEnv>>();
+function inheritedFor(choice: 'filtered' | 'minimal' | readonly string[]): SanitizedEnv {
+  const full = inheritedEnv();
+  if (choice === 'filtered') return full;
+  const names = choice === 'minimal' ? MINIMAL_ENV_NAMES : [...MINIMAL_ENV_NAMES, ...choice];
+  const key = names.join('\0');
+  let perReading = narrowed.get(full);
+  if (!perReading) {
+    perReading = new Map();
+    narrowed.set(full, perReading);
+  }
+  let env = perReading.get(key);
+  if (!env) {
+    env = narrowEnv(full, names);
+    if (perReading.size >= 16) perReading.delete(perReading.keys().next().value!);
+    perReading.set(key, env);
+  }
+  return env;
 }
 
 /**
@@ -426,7 +468,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   const policy = policyOf(opts.policy);
   const cwd = opts.cwd;
 
-  const inherited = opts.env === undefined ? inheritedEnv() : { env: opts.env, removed: [] as string[] };
+  const inherited = opts.env === undefined ? inheritedFor(opts.inheritEnv) : { env: opts.env, removed: [] as string[] };
 
   const stdio = opts.stdio.map((value, index) => stdioFd(value, index));
   const ptyPath = terminalOf(stdio);
@@ -440,6 +482,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
     ...(opts.tmpSizeMb !== undefined ? { tmpSizeMb: opts.tmpSizeMb } : {}),
     ...(opts.devices !== undefined ? { devices: opts.devices } : {}),
     ...(ptyPath !== undefined ? { ptyPath } : {}),
+    ...(opts.maxOpenFiles !== undefined ? { maxOpenFiles: opts.maxOpenFiles } : {}),
   };
   const reportOf = (r: SpawnSandbox['report'], missing: string[]): EnforcementReport => ({
     ...r,
@@ -461,7 +504,19 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
 
   const compiled = sandboxForSpawn(policy, cwd, compileOptions);
   if (opts.enforcement === 'strict' && compiled.missing.length > 0) throw new EnforcementError(compiled.missing);
-  const child = new SandboxedProcess(command, [command, ...argList], reportOf(compiled.report, compiled.missing));
+  // What cordon adds to the environment: markers, and in allowlist mode the proxy variables
+  // pointing at the listener inside the child's namespace (see tool-env.ts for the rest).
+  const home = process.env.HOME ?? homedir();
+  const tmp = compiled.privateTemp.find((t) => t.target === '/tmp') ?? compiled.privateTemp[0];
+  const { extra, npmrcKeys } = childMarkers(policy, cwd, {
+    network: compiled.report.network?.mode ?? 'full',
+    proxied: compiled.proxied,
+    cacheDir: opts.toolCaches === 'private' && tmp ? `${tmp.target}/cordon-caches` : undefined,
+    npmrcHome: opts.env === undefined && policy.isSensitivePath(`${home}/.npmrc`) ? home : undefined,
+  });
+  const report = reportOf(compiled.report, compiled.missing);
+  report.lifecycle.npmrcSettings = [...npmrcKeys];
+  const child = new SandboxedProcess(command, [command, ...argList], report);
 
   const resolved = resolveExecutable(command, inherited.env.PATH, cwd);
   if ('error' in resolved) {
@@ -488,8 +543,6 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   child._setLimits(compiled.limits, limitSession);
 
   try {
-    // Allowlist: the proxy variables point at the listener inside the child's namespace.
-    const extra = childMarkers(policy, cwd, compiled.proxied);
     const envp = opts.env === undefined ? inheritedEnvBlock(inherited, extra) : toEnvBlock({ ...opts.env, ...extra });
     const spawned = child._start(
       () =>
@@ -510,7 +563,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
       stdio,
     );
     limitSession?.closeProcsFds();
-    if (spawned.listenerFd >= 0) serveChildNetwork(child, spawned.listenerFd, policy, opts.networkResolver);
+    if (spawned.listenerFds.length > 0) serveChildNetwork(child, spawned.listenerFds, policy, opts.networkResolver, opts.proxy);
   } catch (e) {
     limitSession?.dispose();
     child._fail(translateNativeError(e as NativeFailure, command, argList, cwd), stdio);
@@ -587,7 +640,16 @@ export interface ExecResult<T extends string | Buffer = string> {
   enforcement: EnforcementReport;
   /** The child was stopped because stdout or stderr exceeded maxBuffer (output truncated). */
   maxBufferExceeded: boolean;
+  /**
+   * The egress proxy's decisions for this run, in order (allowlist mode; empty otherwise): each
+   * {host, port, allowed, via, reason} as the 'network' event carries it. At most 10 000 are
+   * kept; networkEventsDropped counts the rest.
+   */
+  network: NetworkEvent[];
+  networkEventsDropped: number;
 }
+
+const MAX_EXEC_NETWORK_EVENTS = 10_000;
 
 /** Options of execSandboxed: spawn options plus execFile's encoding and maxBuffer. */
 export interface ExecOptions extends SpawnOptions {
@@ -641,6 +703,12 @@ export function execSandboxed(command: string, args?: readonly string[] | ExecOp
         child._terminate('max-buffer', SIGNALS.SIGKILL!, 0);
       }
     };
+    const network: NetworkEvent[] = [];
+    let networkEventsDropped = 0;
+    child.on('network', (event: NetworkEvent) => {
+      if (network.length < MAX_EXEC_NETWORK_EVENTS) network.push(event);
+      else networkEventsDropped++;
+    });
     child.stdout?.on('data', collect(0));
     child.stderr?.on('data', collect(1));
     if (input !== undefined && child.stdin) child.stdin.end(input);
@@ -669,6 +737,8 @@ export function execSandboxed(command: string, args?: readonly string[] | ExecOp
         resourceUsage: child.resourceUsage,
         enforcement: child.enforcement,
         maxBufferExceeded: overflow,
+        network,
+        networkEventsDropped,
       });
     });
   });

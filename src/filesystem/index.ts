@@ -51,7 +51,8 @@ export interface FilesystemPlanInput {
   landlockAbiCap?: number;
   /**
    * Landlock TCP (ABI 4): none → bind and connect handled, no rule; allowlist → connect handled,
-   * allowed to connectPorts only; full → not handled.
+   * allowed to connectPorts only, or not handled without connectPorts (a sandbox in its own
+   * network namespace, which holds nothing else to connect to); full → not handled.
    */
   network: { mode: 'none' | 'allowlist' | 'full'; connectPorts?: number[] };
   /** The spawn engine gives the child a user (if non-root) + mount namespace when asked. */
@@ -937,6 +938,14 @@ function networkRules(
       handled: supported,
       rules: [],
       protection: { what: 'tcp bind and connect denied', enforced: abi >= 4, by, gaps: abi >= 4 ? tcpGaps : ['landlock-tcp-unavailable (ABI 4)'] },
+    };
+  }
+  if (network.mode === 'allowlist' && network.connectPorts === undefined) {
+    // In its own network namespace, where loopback and the host's listeners are all there is.
+    return {
+      handled: 0,
+      rules: [],
+      protection: { what: 'tcp: the network namespace holds only its loopback and the host\'s listeners', enforced: true, by: ['network namespace'], gaps: [] },
     };
   }
   if (network.mode === 'allowlist') {

@@ -2,11 +2,13 @@
 //
 // A pattern is a hostname, optionally with a single leading `*.` wildcard (`*.example.com`
 // matches `example.com` itself and every name below it), or an IP literal (IPv4 dotted quad,
-// IPv6 bare or in brackets) which only ever matches exactly. Names compare case-insensitively
+// IPv6 bare or in brackets) which only ever matches exactly, or a CIDR range (`10.0.0.0/8`,
+// `fd00::/8`) which matches the IP literals inside it. Names compare case-insensitively
 // and one trailing dot (the DNS root) is ignored on both sides. Labels may hold letters,
 // digits, hyphens and underscores: underscores are not legal in hostnames but appear in real
 // service names (`_acme-challenge`, some internal hosts), and refusing them buys nothing.
 import { isIPv4, isIPv6 } from 'node:net';
+import { cidrProblem, ipBytes, parseCidr, rangeContains } from './ip.js';
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/i;
 
@@ -15,6 +17,10 @@ export function domainPatternProblem(pattern: string): string | undefined {
   if (pattern.length === 0) return 'must not be empty';
   if (/\s/.test(pattern)) return 'must not contain whitespace';
   if (ipLiteral(pattern) !== undefined) return undefined;
+  if (/^[0-9a-fA-F:.[\]]+\/[0-9]*$/.test(pattern)) {
+    const problem = cidrProblem(pattern);
+    return problem === undefined ? undefined : `${problem} (a CIDR range is written like 10.0.0.0/8)`;
+  }
   let name = pattern;
   if (name.startsWith('*.')) name = name.slice(2);
   if (name.includes('*')) return 'only a single leading "*." wildcard is allowed';
@@ -44,6 +50,8 @@ function ipLiteral(s: string): string | undefined {
 export function canonicalDomain(domain: string): string {
   const ip = ipLiteral(domain);
   if (ip !== undefined) return ip;
+  const range = domain.includes('/') ? domain.split('/') : undefined;
+  if (range?.length === 2 && parseCidr(domain)) return `${ipLiteral(range[0] ?? '')}/${range[1]}`;
   const lower = domain.toLowerCase();
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
@@ -54,9 +62,25 @@ export function domainMatches(pattern: string, domain: string): boolean {
   const d = canonicalDomain(domain);
   // A query names one concrete host; a `*` in it is never a match, not a pattern.
   if (d.length === 0 || d.includes('*')) return false;
+  if (p.includes('/')) {
+    const range = parseCidr(p);
+    const address = ipBytes(d);
+    return range !== undefined && address !== undefined && rangeContains(range, address);
+  }
+  if (isIpPattern(p)) {
+    // An address matches itself whatever its spelling (::ffff:10.0.0.1 is 10.0.0.1).
+    const a = ipBytes(p);
+    const b = ipBytes(d);
+    return a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+  }
   if (p.startsWith('*.')) {
     const base = p.slice(2);
     return d === base || d.endsWith('.' + base);
   }
   return d === p;
+}
+
+/** Whether a (canonical) pattern is an IP literal or a CIDR range rather than a name. */
+export function isIpPattern(pattern: string): boolean {
+  return pattern.includes('/') ? parseCidr(pattern) !== undefined : ipLiteral(pattern) !== undefined;
 }

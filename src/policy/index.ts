@@ -19,7 +19,7 @@ export {
   syscallNameProblem,
   type SyscallArch,
 } from './syscalls.js';
-export { canonicalDomain, domainMatches, domainPatternProblem } from './domain.js';
+export { canonicalDomain, domainMatches, domainPatternProblem, isIpPattern } from './domain.js';
 export { expandHome, isHomeRelative, isWithin, resolvePolicyPath } from './paths.js';
 export type {
   DangerFullAccessPolicyJson,

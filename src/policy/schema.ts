@@ -250,7 +250,14 @@ export function parseWire(input: unknown, strict = true): SandboxPolicyJson {
     }
     const result = schemas[type as keyof typeof schemas].safeParse(input);
     if (!result.success) throw new PolicyError(issuesOf(result.error));
-    return result.data as SandboxPolicyJson;
+    const parsed = result.data as SandboxPolicyJson;
+    // A workspace_write policy with the network on and no seccomp_profile gets the strict
+    // profile with network sockets allowed: what workspaceWriteWithNetwork builds, and what
+    // "network_access": true says. (The strict default alone would refuse every socket.)
+    if (parsed.type === 'workspace_write' && input['seccomp_profile'] === undefined && (parsed.network_access || parsed.network_allowlist.length > 0)) {
+      return { ...parsed, seccomp_profile: { ...parsed.seccomp_profile, allow_network_sockets: true } };
+    }
+    return parsed;
   });
 }
 

@@ -12,15 +12,19 @@
 // DNS: the proxy resolves every name itself and connects to what *it* resolved; the client
 // only ever supplies a name (or an IP literal, decided as that literal). A name is decided
 // before it is resolved, so a denied name is never even looked up.
-import { promises as dns } from 'node:dns';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type http from 'node:http';
 import { proxyEnvFor } from './env.js';
-import { formatHostPort, localAddressClass, normalizeHost } from './host.js';
+import { formatHostPort, isLoopbackAddress, normalizeHost, specialAddressClass } from './host.js';
 import { createHttpFrontend } from './http.js';
+import { LookupLimiter, systemResolver, type ResolveFn } from './resolver.js';
 import { handleSocks5, SocksReply } from './socks5.js';
+import {
+  ConnectionBudget,
+  type ForwardTarget,
+} from './types.js';
 import type {
   Admission,
   DecideFn,
@@ -32,7 +36,14 @@ import type {
 } from './types.js';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
-const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+// A client on the same machine sends its request head in microseconds: ten seconds is for a
+// loaded CI box, not a slow network. Idle tunnels hold two host fds each.
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+/** Client connections one sandbox may hold open at once (each costs the host up to two fds). */
+export const DEFAULT_MAX_CONNECTIONS = 256;
+/** Per sandbox: lookups at once, waiting beyond those, and the deadline of one. */
+export const DEFAULT_LOOKUPS = Object.freeze({ concurrency: 4, queue: 32, timeoutMs: 5_000 });
 const SOCKS_VERSION = 0x05;
 
 /** One listening socket and everything that arrived through it. */
@@ -40,6 +51,10 @@ interface Listener {
   readonly server: net.Server;
   readonly decide: DecideFn;
   readonly onEvent: ((event: NetworkEvent) => void) | undefined;
+  readonly explicitAddress: ((address: string, port: number) => string | undefined) | undefined;
+  readonly budget: ConnectionBudget;
+  readonly lookups: LookupLimiter;
+  readonly forward: ForwardTarget | undefined;
   /** Client connections and the upstream connections made for them (destroyed on detach). */
   readonly sockets: Set<net.Socket>;
   /** Bound by the proxy on the host (own port, openListener), as opposed to an adopted fd that may live in another netns. */
@@ -184,28 +199,26 @@ function relayFromClient(client: net.Socket, upstream: net.Socket): boolean {
   return true;
 }
 
-/** Addresses of the host's interfaces (a proxy bound to 0.0.0.0 is reachable on each). */
+let interfaceAddresses: { at: number; set: Set<string> } | undefined;
+/**
+ * Addresses of the host's interfaces (a service bound to 0.0.0.0 is reachable on each), in
+ * canonical form; re-read at most once a second (getifaddrs is a netlink round trip).
+ */
 function hostAddresses(): Set<string> {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address);
-  return out;
+  const now = Date.now();
+  if (!interfaceAddresses || now - interfaceAddresses.at > 1000) {
+    const set = new Set<string>();
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) {
+        const canonical = normalizeHost(a.address.split('%')[0] ?? '');
+        if (canonical) set.add(canonical);
+      }
+    }
+    interfaceAddresses = { at: now, set };
+  }
+  return interfaceAddresses.set;
 }
 
-/** Default resolver: every address getaddrinfo gives, in its order. */
-async function systemResolve(host: string): Promise<string[]> {
-  const found = await dns.lookup(host, { all: true, verbatim: true });
-  return found.map((a) => a.address);
-}
-
-/** Rejects after `ms` with an ETIMEDOUT error; the timer does not hold the loop open. */
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
  * An egress proxy embedded in the host process. Emits 'network' (NetworkEvent) for every
@@ -218,10 +231,13 @@ export class EgressProxy extends EventEmitter {
   readonly port: number;
 
   readonly #decide: DecideFn;
-  readonly #resolve: (host: string) => Promise<string[]>;
+  readonly #resolve: ResolveFn;
   readonly #allowLocal: boolean;
   readonly #connectTimeoutMs: number;
   readonly #handshakeTimeoutMs: number;
+  readonly #idleTimeoutMs: number;
+  readonly #maxConnections: number;
+  readonly #lookupLimits: { concurrency: number; queue: number; timeoutMs: number };
   readonly #core: ProxyCore;
   readonly #http: http.Server;
   readonly #listeners = new Set<Listener>();
@@ -256,10 +272,19 @@ export class EgressProxy extends EventEmitter {
     this.host = '';
     this.port = 0;
     this.#decide = options.decide.bind(options);
-    this.#resolve = options.resolve ? options.resolve.bind(options) : systemResolve;
+    this.#lookupLimits = {
+      concurrency: options.lookupConcurrency ?? DEFAULT_LOOKUPS.concurrency,
+      queue: options.lookupQueue ?? DEFAULT_LOOKUPS.queue,
+      timeoutMs: options.lookupTimeoutMs ?? DEFAULT_LOOKUPS.timeoutMs,
+    };
+    this.#resolve = options.resolve
+      ? options.resolve.bind(options)
+      : systemResolver({ timeoutMs: this.#lookupLimits.timeoutMs, ...(options.dnsServers ? { servers: options.dnsServers } : {}) });
     this.#allowLocal = options.allowLocalDestinations ?? options.resolve !== undefined;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.#maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.#core = {
       admit: (client, host, port, via) => this.#admit(client, host, port, via),
       dial: (client, addresses, port, mode) => this.#dial(client, addresses, port, mode),
@@ -346,6 +371,10 @@ export class EgressProxy extends EventEmitter {
       server: net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#onConnection(listener, socket)),
       decide: scope.decide ?? this.#decide,
       onEvent: scope.onEvent,
+      explicitAddress: scope.explicitAddress,
+      budget: scope.budget ?? new ConnectionBudget(this.#maxConnections),
+      lookups: scope.lookups ?? new LookupLimiter(this.#lookupLimits),
+      forward: scope.forward,
       sockets: new Set(),
       hostSide,
       closed: false,
@@ -390,9 +419,35 @@ export class EgressProxy extends EventEmitter {
       socket.destroy();
       return;
     }
-    this.#track(listener, socket);
     // Peer resets are routine for a proxy; every error ends in 'close', where cleanup happens.
     socket.on('error', () => undefined);
+    const budget = listener.budget;
+    if (budget.open >= budget.max) {
+      // At the cap: refused at once, so the host's fds stay bounded whatever the sandbox does.
+      budget.refused++;
+      socket.destroy();
+      if (!budget.reported) {
+        budget.reported = true;
+        this.#emitEvent(listener, {
+          host: '*',
+          port: 0,
+          allowed: false,
+          via: 'limit',
+          reason: `the sandbox holds ${budget.max} connections open (maxConnections): new ones are refused until some close`,
+        });
+      }
+      return;
+    }
+    budget.open++;
+    socket.once('close', () => {
+      budget.open--;
+      if (budget.open < budget.max * 0.75) budget.reported = false;
+    });
+    this.#track(listener, socket);
+    if (listener.forward) {
+      void this.#forward(listener, listener.forward, socket);
+      return;
+    }
     const timer = setTimeout(() => socket.destroy(), this.#handshakeTimeoutMs);
     timer.unref();
     this.#handshakeTimers.set(socket, timer);
@@ -413,6 +468,25 @@ export class EgressProxy extends EventEmitter {
 
   #settle(client: net.Socket): void {
     clearTimeout(this.#handshakeTimers.get(client));
+  }
+
+  /** A connection to a forwarded host port: reported, dialled, spliced; no proxy protocol. */
+  async #forward(listener: Listener, target: ForwardTarget, client: net.Socket): Promise<void> {
+    clearTimeout(this.#handshakeTimers.get(client));
+    this.#emitEvent(listener, { host: target.host, port: target.port, allowed: true, via: 'forward', reason: target.rule });
+    let upstream: net.Socket;
+    try {
+      upstream = await this.#dial(client, [...target.addresses], target.port, 'tunnel');
+    } catch {
+      // Nothing listens there (or it timed out): the client sees a reset, as it would on the host.
+      client.resetAndDestroy();
+      return;
+    }
+    if (client.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    this.#tunnel(client, upstream);
   }
 
   #emitEvent(listener: Listener | undefined, event: NetworkEvent): void {
@@ -457,20 +531,28 @@ export class EgressProxy extends EventEmitter {
     const rule = decision.rule ?? `allowed ${target}`;
 
     const literal = net.isIP(host) !== 0;
+    // RFC 6761: localhost and names below it are the loopback, never asked of DNS.
+    const localhostName = host === 'localhost' || host.endsWith('.localhost');
     let addresses: string[];
     if (literal) addresses = [host];
+    else if (localhostName) addresses = ['127.0.0.1', '::1'];
     else {
       try {
-        addresses = await withTimeout(this.#resolve(host), this.#connectTimeoutMs, `resolving ${host}`);
+        addresses = await listener.lookups.run(this.#resolve, host);
       } catch (err) {
         this.#emitEvent(listener, { host, port, allowed: true, via, reason: rule });
         const code = (err as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
-        return { ok: false, status: code === 'ETIMEDOUT' ? 504 : 502, socks: SocksReply.HOST_UNREACHABLE, message: `cannot resolve ${host}: ${code}` };
+        if (code === 'EBUSY') {
+          return { ok: false, status: 503, socks: SocksReply.GENERAL_FAILURE, message: `cannot resolve ${host}: ${(err as Error).message}` };
+        }
+        const timedOut = code === 'ETIMEDOUT' || code === 'ETIMEOUT';
+        return { ok: false, status: timedOut ? 504 : 502, socks: SocksReply.HOST_UNREACHABLE, message: `cannot resolve ${host}: ${code}` };
       }
     }
 
     const refused: string[] = [];
-    const usable = addresses.filter((address) => {
+    const usable = addresses.filter((raw) => {
+      const address = net.isIP(raw) !== 0 ? (normalizeHost(raw) ?? raw) : raw;
       if (net.isIP(address) === 0) {
         // A resolver must answer with addresses; a name here would be resolved by connect() behind our back.
         refused.push(`${address} (not an IP address)`);
@@ -480,19 +562,22 @@ export class EgressProxy extends EventEmitter {
         refused.push(`${address} (the proxy itself)`);
         return false;
       }
-      const cls = literal || this.#allowLocal ? undefined : localAddressClass(address);
-      if (cls) {
-        refused.push(`${address} (${cls})`);
-        return false;
-      }
-      return true;
+      // The literal was allowed by an entry naming it; every other address must be public, or
+      // be named by an IP/CIDR entry, or be the loopback of an allowed localhost entry.
+      if (literal || this.#allowLocal) return true;
+      const cls = specialAddressClass(address) ?? (hostAddresses().has(address) ? "one of the host's own addresses" : undefined);
+      if (cls === undefined) return true;
+      if (localhostName && isLoopbackAddress(address)) return true;
+      if (listener.explicitAddress?.(address, port) !== undefined) return true;
+      refused.push(`${address} (${cls})`);
+      return false;
     });
     if (usable.length === 0) {
       if (refused.length === 0) {
         this.#emitEvent(listener, { host, port, allowed: true, via, reason: rule });
         return { ok: false, status: 502, socks: SocksReply.HOST_UNREACHABLE, message: `cannot resolve ${host}: no addresses` };
       }
-      return deny(`${host} resolves only to refused addresses: ${refused.join(', ')}`);
+      return deny(`${host} resolves only to refused addresses: ${refused.join(', ')}; an allowlist entry naming the address or its range (e.g. 10.0.0.0/8:${port}) allows it`);
     }
     this.#emitEvent(listener, { host, port, allowed: true, via, reason: rule });
     return { ok: true, host, port, addresses: usable };
@@ -504,12 +589,12 @@ export class EgressProxy extends EventEmitter {
    * namespace, where their addresses mean something else.
    */
   #isSelf(address: string, port: number): boolean {
-    const cls = localAddressClass(address);
+    const cls = specialAddressClass(address);
     for (const listener of this.#listeners) {
       const bound = listener.bound;
       if (!listener.hostSide || !bound || bound.port !== port) continue;
       if (bound.address === address) return true;
-      const boundCls = localAddressClass(bound.address);
+      const boundCls = specialAddressClass(bound.address);
       if ((cls === 'loopback' || cls === 'unspecified') && (boundCls === 'loopback' || boundCls === 'unspecified')) return true;
       if (boundCls === 'unspecified' && hostAddresses().has(address)) return true;
     }
@@ -597,6 +682,11 @@ export class EgressProxy extends EventEmitter {
     };
     link(client, upstream);
     link(upstream, client);
+    if (this.#idleTimeoutMs > 0) {
+      // Reads and writes both restart a socket's timer; a tunnel quiet both ways for the
+      // whole period is closed (each side's timer fires, destroy() reaches the other via link).
+      for (const s of [client, upstream]) s.setTimeout(this.#idleTimeoutMs, () => s.destroy());
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 // IP literal nor a syntactically valid host name is refused before decide() sees it, so the
 // policy never has to reason about odd spellings (`127.1`, `0x7f.0.0.1`, names with spaces).
 import { isIPv4, isIPv6 } from 'node:net';
+import { ipBytes, ipText, parseCidr, rangeContains } from '../policy/ip.js';
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
@@ -51,43 +52,62 @@ export function formatHostPort(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** The eight 16-bit groups of a valid IPv6 address (dotted IPv4 tails are folded by canonicalIPv6 first). */
-function ipv6Groups(address: string): number[] {
-  const text = canonicalIPv6(address);
-  const parse = (s: string | undefined): number[] => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const [head, rest] = text.includes('::') ? text.split('::') : [text, undefined];
-  const left = parse(head);
-  const right = parse(rest);
-  return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-}
+// Where a resolved name may not lead by default: everything that is not the public internet.
+// The proxy runs in the host, so these reach the host itself, its LAN, the cloud's metadata
+// service or a VPN, none of which a wildcard entry (`*.nip.io` resolves any name to any
+// address) should open to a sandbox. IPv4-mapped IPv6 is folded to IPv4 by ipBytes; NAT64
+// (64:ff9b::/96) and 6to4 (2002::/16) embed an IPv4 address, checked as that address.
+const SPECIAL_RANGES: ReadonlyArray<[range: string, why: string]> = [
+  ['0.0.0.0/8', 'unspecified'],
+  ['10.0.0.0/8', 'private (RFC 1918)'],
+  ['100.64.0.0/10', 'shared address space (RFC 6598)'],
+  ['127.0.0.0/8', 'loopback'],
+  ['169.254.0.0/16', 'link-local (cloud metadata)'],
+  ['172.16.0.0/12', 'private (RFC 1918)'],
+  ['192.0.0.0/24', 'IETF protocol assignments'],
+  ['192.0.2.0/24', 'documentation'],
+  ['192.88.99.0/24', '6to4 relay'],
+  ['192.168.0.0/16', 'private (RFC 1918)'],
+  ['198.18.0.0/15', 'benchmarking'],
+  ['198.51.100.0/24', 'documentation'],
+  ['203.0.113.0/24', 'documentation'],
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved'],
+  ['::/128', 'unspecified'],
+  ['::1/128', 'loopback'],
+  ['100::/64', 'discard'],
+  ['2001:db8::/32', 'documentation'],
+  ['fc00::/7', 'unique local (fc00::/7)'],
+  ['fe80::/10', 'link-local'],
+  ['fec0::/10', 'site-local'],
+  ['ff00::/8', 'multicast'],
+];
+const SPECIAL = SPECIAL_RANGES.map(([range, why]) => ({ range: parseCidr(range)!, why }));
+const NAT64 = parseCidr('64:ff9b::/96')!;
+const SIX_TO_FOUR = parseCidr('2002::/16')!;
 
 /**
- * Why connecting to `address` through a resolved *name* is refused by default, or undefined.
- * Loopback and unspecified addresses reach the host's own services (the proxy runs outside the
- * sandbox), link-local includes the cloud metadata endpoint 169.254.169.254, and multicast or
- * broadcast is never a TCP peer.
+ * Why `address` is not a public internet address (loopback, private, link-local, documentation
+ * ...), or undefined when it is one. The proxy refuses these behind a resolved name unless an
+ * allowlist entry names the address or its range.
  */
-export function localAddressClass(address: string): string | undefined {
-  let v4: number[] | undefined;
-  if (isIPv4(address)) v4 = address.split('.').map(Number);
-  else if (isIPv6(address)) {
-    const g = ipv6Groups(address);
-    if (g.every((x) => x === 0)) return 'unspecified';
-    if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return 'loopback';
-    const g0 = g[0] ?? 0;
-    if ((g0 & 0xffc0) === 0xfe80) return 'link-local';
-    if ((g0 & 0xff00) === 0xff00) return 'multicast';
-    // IPv4-mapped (::ffff:a.b.c.d) reaches the IPv4 address it embeds.
-    if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
-      const hi = g[6] ?? 0;
-      const lo = g[7] ?? 0;
-      v4 = [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff];
-    } else return undefined;
-  } else return undefined;
-  const [a = 0, b = 0] = v4;
-  if (a === 127) return 'loopback';
-  if (a === 0) return 'unspecified';
-  if (a === 169 && b === 254) return 'link-local';
-  if (a >= 224) return a === 255 && v4.every((x) => x === 255) ? 'broadcast' : a < 240 ? 'multicast' : 'reserved';
+export function specialAddressClass(address: string): string | undefined {
+  const bytes = ipBytes(address);
+  if (!bytes) return undefined;
+  if (bytes.length === 4 && bytes.every((b) => b === 255)) return 'broadcast';
+  for (const { range, why } of SPECIAL) if (rangeContains(range, bytes)) return why;
+  if (rangeContains(NAT64, bytes)) {
+    const embedded = specialAddressClass(ipText(bytes.slice(12)));
+    return embedded ? `NAT64 of ${embedded}` : undefined;
+  }
+  if (rangeContains(SIX_TO_FOUR, bytes)) {
+    const embedded = specialAddressClass(ipText(bytes.slice(2, 6)));
+    return embedded ? `6to4 of ${embedded}` : undefined;
+  }
   return undefined;
+}
+
+/** Loopback (127/8, ::1, and their mapped forms). */
+export function isLoopbackAddress(address: string): boolean {
+  return specialAddressClass(address) === 'loopback';
 }

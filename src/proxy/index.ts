@@ -34,9 +34,11 @@
 //     port only).
 //   - Lifecycle: close() stops every listener and destroys every tunnel; when it resolves no
 //     handle of the proxy is left. detach() of one listener destroys its connections too.
-export { EgressProxy } from './egress-proxy.js';
+export { DEFAULT_LOOKUPS, DEFAULT_MAX_CONNECTIONS, EgressProxy } from './egress-proxy.js';
+export { LookupLimiter, systemResolver } from './resolver.js';
+export { ConnectionBudget } from './types.js';
 export { acquireProxy, sharedProxyRefs } from './registry.js';
 export { NO_PROXY_HOSTS, proxyEnvFor } from './env.js';
 export { normalizeHost } from './host.js';
 export { SocksReply } from './socks5.js';
-export type { DecideFn, EgressProxyOptions, ListenerScope, NetworkDecision, NetworkEvent, OpenedListener, ProxyLease } from './types.js';
+export type { DecideFn, EgressProxyOptions, ForwardTarget, ListenerScope, NetworkDecision, NetworkEvent, OpenedListener, ProxyLease } from './types.js';

@@ -15,10 +15,40 @@ export interface NetworkEvent {
   host: string;
   port: number;
   allowed: boolean;
-  /** How the client asked: an absolute-form HTTP request, an HTTP CONNECT tunnel, or SOCKS5. */
-  via: 'http' | 'connect' | 'socks5';
-  /** The rule that allowed or denied it, or why the proxy refused an allowed name (e.g. it resolves to loopback). */
+  /**
+   * How the client asked: an absolute-form HTTP request, an HTTP CONNECT tunnel, SOCKS5, a
+   * direct connection to a forwarded host port ('forward'), or none of these because the
+   * sandbox hit its connection cap ('limit': host '*', port 0, once per episode).
+   */
+  via: 'http' | 'connect' | 'socks5' | 'forward' | 'limit';
+  /**
+   * Why: the allowlist rule that allowed or denied it (`*.example.com:443`, `no network_allowlist
+   * entry matches a.test:80`), or why the proxy refused a name the policy allowed (`x resolves
+   * only to refused addresses: 10.0.0.5 (private (RFC 1918))`), or the cap that was hit.
+   */
   reason?: string;
+}
+
+/** Connections one sandbox may hold open at once through its listeners (shared by them). */
+export class ConnectionBudget {
+  /** Client connections open now. */
+  open = 0;
+  /** Connections refused because the cap was reached. */
+  refused = 0;
+  /** A 'limit' event was sent for the current episode at the cap. */
+  reported = false;
+  constructor(readonly max: number) {}
+}
+
+/** A listener whose every connection goes to one host service (a loopback port of the host). */
+export interface ForwardTarget {
+  /** The name reported in events ('localhost', '127.0.0.1'). */
+  readonly host: string;
+  /** Addresses tried in order. */
+  readonly addresses: readonly string[];
+  readonly port: number;
+  /** The allowlist rule that asked for it. */
+  readonly rule: string;
 }
 
 /** The policy hook of the proxy: wraps `policy.isNetworkAllowed(host, port)`; host is already normalised. */
@@ -44,8 +74,18 @@ export interface EgressProxyOptions {
    * always allowed, whatever this says.
    */
   allowLocalDestinations?: boolean;
-  /** Deadline for a client to finish its HTTP head or SOCKS5 handshake, default 30 000 ms. */
+  /** Deadline for a client to finish its HTTP head or SOCKS5 handshake, default 10 000 ms. */
   handshakeTimeoutMs?: number;
+  /** A tunnel with no traffic either way for this long is closed, default 120 000 ms (0: never). */
+  idleTimeoutMs?: number;
+  /** Client connections one listener may hold open at once when its scope has no budget, default 256. */
+  maxConnections?: number;
+  /** DNS servers for the built-in resolver (`ip` or `ip:port`), default the system's. */
+  dnsServers?: readonly string[];
+  /** Per listener: lookups at once (default 4), waiting (default 32), and the deadline of one (default 5 000 ms). */
+  lookupConcurrency?: number;
+  lookupQueue?: number;
+  lookupTimeoutMs?: number;
 }
 
 /**
@@ -58,6 +98,17 @@ export interface ListenerScope {
   decide?: DecideFn;
   /** Receives the 'network' events of connections arriving on this listener. */
   onEvent?: (event: NetworkEvent) => void;
+  /**
+   * The rule that names `address` itself (an IP or CIDR entry, or `localhost`) for `port`, if
+   * any: such an address is reachable even where it is loopback, private or the host's own.
+   */
+  explicitAddress?: (address: string, port: number) => string | undefined;
+  /** Shared by one sandbox's listeners: how many connections it may hold open at once. */
+  budget?: ConnectionBudget;
+  /** Shared by one sandbox's listeners: its lookups (default: one limiter per listener). */
+  lookups?: import('./resolver.js').LookupLimiter;
+  /** Set for a forwarding listener: connections are spliced to this host service, no proxy protocol. */
+  forward?: ForwardTarget;
 }
 
 /** An extra loopback listener opened by EgressProxy.openListener (one per sandbox without a netns). */
@@ -80,7 +131,7 @@ export interface ProxyLease {
 /** The outcome of admitting one destination (internal). */
 export type Admission =
   | { ok: true; host: string; port: number; addresses: string[] }
-  | { ok: false; status: 400 | 403 | 502 | 504; socks: number; message: string };
+  | { ok: false; status: 400 | 403 | 502 | 503 | 504; socks: number; message: string };
 
 /** What the protocol handlers need from the proxy core (internal). */
 export interface ProxyCore {

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { NetworkDecision } from '../../src/proxy/index.js';
+import { ipBytes } from '../../src/policy/ip.js';
 
 /** An HTTP origin on 127.0.0.1 answering `host=<Host header> url=<url> body=<body>`. */
 export async function startHttpOrigin(): Promise<{ port: number; seen: Array<{ host?: string; url?: string; remote?: string }>; close(): Promise<void> }> {
@@ -333,4 +334,57 @@ export function listeningFdFromChild(kind: 'tcp' | 'unix', path = ''): Promise<{
       resolve({ fd, keep: handle, ...(typeof address === 'string' ? { path: address } : { port: address.port }) });
     });
   });
+}
+
+/**
+ * A DNS server on 127.0.0.1 (UDP) answering A and AAAA queries from `answers` (name → addresses;
+ * unknown names get NXDOMAIN), or never answering at all when `silent`. Counts the queries.
+ */
+export async function startDnsServer(
+  answers: (name: string) => string[] | undefined,
+  options: { silent?: boolean } = {},
+): Promise<{ server: string; queries: string[]; close(): Promise<void> }> {
+  const dgram = await import('node:dgram');
+  const socket = dgram.createSocket('udp4');
+  const queries: string[] = [];
+  socket.on('message', (msg, rinfo) => {
+    if (msg.length < 12) return;
+    let offset = 12;
+    const labels: string[] = [];
+    while (offset < msg.length && msg[offset] !== 0) {
+      const len = msg[offset]!;
+      labels.push(msg.subarray(offset + 1, offset + 1 + len).toString('latin1'));
+      offset += 1 + len;
+    }
+    offset += 1;
+    const qtype = msg.readUInt16BE(offset);
+    const questionEnd = offset + 4;
+    const name = labels.join('.').toLowerCase();
+    queries.push(name);
+    if (options.silent) return;
+    const found = answers(name);
+    const wanted = (found ?? []).filter((a) => (qtype === 1 ? net.isIPv4(a) : qtype === 28 ? net.isIPv6(a) : false));
+    const header = Buffer.alloc(12);
+    msg.copy(header, 0, 0, 2);
+    header.writeUInt16BE(found === undefined ? 0x8183 : 0x8180, 2);
+    header.writeUInt16BE(1, 4);
+    header.writeUInt16BE(wanted.length, 6);
+    const records = wanted.map((address) => {
+      const rdata = Buffer.from(ipBytes(address) ?? []);
+      const rr = Buffer.alloc(12);
+      rr.writeUInt16BE(0xc00c, 0);
+      rr.writeUInt16BE(qtype, 2);
+      rr.writeUInt16BE(1, 4);
+      rr.writeUInt32BE(60, 6);
+      rr.writeUInt16BE(rdata.length, 10);
+      return Buffer.concat([rr, rdata]);
+    });
+    socket.send(Buffer.concat([header, msg.subarray(12, questionEnd), ...records]), rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  return {
+    server: `127.0.0.1:${socket.address().port}`,
+    queries,
+    close: () => new Promise((r) => socket.close(() => r())),
+  };
 }

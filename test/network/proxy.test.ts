@@ -28,6 +28,7 @@ import {
   startHashServer,
   startHttpOrigin,
   testResolver,
+  startDnsServer,
 } from './helpers-proxy.js';
 
 let origin: Awaited<ReturnType<typeof startHttpOrigin>>;
@@ -449,18 +450,23 @@ describe('DNS: the proxy resolves, the client only names', () => {
     }
   });
 
-  it('with the system resolver, an allowed name resolving to loopback is refused unless allowLocalDestinations', async () => {
-    const decide = allowlist([`localhost:${HTTP}`]).decide;
-    const strict = await EgressProxy.start({ decide });
-    const lax = await EgressProxy.start({ decide, allowLocalDestinations: true });
+  it('with the built-in resolver, an allowed name resolving to loopback is refused unless allowLocalDestinations; localhost itself is the loopback', async () => {
+    const dns = await startDnsServer((name) => (name === 'loop.allowed.test' ? ['127.0.0.1'] : undefined));
+    const decide = allowlist([`loop.allowed.test:${HTTP}`, `localhost:${HTTP}`]).decide;
+    const strict = await EgressProxy.start({ decide, dnsServers: [dns.server] });
+    const lax = await EgressProxy.start({ decide, dnsServers: [dns.server], allowLocalDestinations: true });
     try {
-      const refused = await httpConnect(strict.port, `localhost:${HTTP}`);
+      const refused = await httpConnect(strict.port, `loop.allowed.test:${HTTP}`);
       expect(refused.status).toBe(403);
-      expect(refused.body).toMatch(/localhost resolves only to refused addresses: .*\(loopback\)/);
-      expect((await httpConnect(lax.port, `localhost:${HTTP}`)).status).toBe(200);
+      expect(refused.body).toMatch(/loop.allowed.test resolves only to refused addresses: 127.0.0.1 \(loopback\)/);
+      // Controls: the same name with local destinations allowed, and an entry naming localhost.
+      expect((await httpConnect(lax.port, `loop.allowed.test:${HTTP}`)).status).toBe(200);
+      expect((await httpConnect(strict.port, `localhost:${HTTP}`)).status).toBe(200);
+      expect(dns.queries).not.toContain('localhost');
     } finally {
       await strict.close();
       await lax.close();
+      await dns.close();
     }
   });
 
