@@ -370,7 +370,9 @@ export async function startDnsServer(
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(wanted.length, 6);
     const records = wanted.map((address) => {
-      const rdata = Buffer.from(ipBytes(address) ?? []);
+      const bytes = ipBytes(address) ?? new Uint8Array();
+      // ipBytes folds IPv4-mapped IPv6 to 4 bytes; an AAAA record carries all 16.
+      const rdata = qtype === 28 && bytes.length === 4 ? Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...bytes]) : Buffer.from(bytes);
       const rr = Buffer.alloc(12);
       rr.writeUInt16BE(0xc00c, 0);
       rr.writeUInt16BE(qtype, 2);
