@@ -19,7 +19,7 @@ import {
   type ExecOptions,
 } from '../../src/index.js';
 import { isSecretEnv } from '../../src/env.js';
-import type { NetworkEvent } from '../../src/proxy/index.js';
+import { sharedProxyRefs, type NetworkEvent } from '../../src/proxy/index.js';
 import { openFdCount, tempDir } from '../helpers/process.js';
 import { startDnsServer } from './helpers-proxy.js';
 
@@ -131,11 +131,12 @@ const run = (policy: SandboxPolicy | Record<string, unknown>, args: string[], ex
 
 describe('the proxy is bounded per sandbox', () => {
   it('five sandboxes flooding the proxy with idle connections leave the host able to spawn and open files, and another sandbox still gets through', async () => {
-    const policy = allowlist(tcp('allowed.test', originPort));
+    // Every sandbox here is served by the same shared proxy (same proxy options).
+    const policy = allowlist(tcp('127.0.0.1', originPort));
     const before = openFdCount();
     const events: NetworkEvent[][] = [];
     const floods = Array.from({ length: 5 }, () => {
-      const child = spawnSandboxed('node', ['client.cjs', 'flood', '3000', '12000'], { policy, cwd: ws.dir, timeout: 30_000 });
+      const child = spawnSandboxed('node', ['client.cjs', 'flood', '3000', '12000'], { policy, cwd: ws.dir, timeout: 30_000, proxy: { dnsServers: [dns.server] } });
       const seen: NetworkEvent[] = [];
       events.push(seen);
       child.on('network', (e: NetworkEvent) => seen.push(e));
@@ -148,6 +149,8 @@ describe('the proxy is bounded per sandbox', () => {
     while (floods.some((f) => !f.output().includes('connected')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const during = openFdCount();
     try {
+      // One proxy serves all five (and the sixth below).
+      expect(Math.max(...Object.values(sharedProxyRefs()))).toBeGreaterThanOrEqual(5);
       // The flood is real: each sandbox connected far more than the cap, and hit it.
       for (const [i, f] of floods.entries()) {
         expect(Number(/connected (\d+)/.exec(f.output())?.[1])).toBeGreaterThan(256);
@@ -157,8 +160,8 @@ describe('the proxy is bounded per sandbox', () => {
       expect(during - before).toBeLessThanOrEqual(5 * 256 + 64);
       // ...and can still open files, spawn, and serve another sandbox's allowed request.
       writeFileSync(join(ws.dir, 'probe.txt'), 'x');
-      const third = await run(policy, ['proxy-get', `allowed.test:${originPort}`], { networkResolver: async () => ['127.0.0.1'] });
-      expect(third.stdout.trim()).toBe(`200 origin allowed.test:${originPort}`);
+      const sixth = await run(policy, ['proxy-get', `127.0.0.1:${originPort}`]);
+      expect(sixth.stdout.trim()).toBe(`200 origin 127.0.0.1:${originPort}`);
     } finally {
       for (const f of floods) f.child.kill('SIGKILL');
       await Promise.all(floods.map((f) => f.exited));
