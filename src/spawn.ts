@@ -149,7 +149,7 @@ function childMarkers(policy: SandboxPolicy, cwd: string, facts: ChildEnvFacts):
   }
   const npmrc = facts.npmrcHome !== undefined ? npmrcSettings(facts.npmrcHome) : undefined;
   // CORDON_WRITABLE_ROOTS includes $TMPDIR unless the policy excludes it.
-  const key = JSON.stringify([facts.network, facts.proxied, facts.cacheDir ?? null, npmrc?.keys ?? null, npmrc ? Object.values(npmrc.env) : null, process.env.TMPDIR ?? '', cwd]);
+  const key = `${facts.network}${facts.proxied ? 'p' : 'd'}${npmrc?.version ?? -1}\0${facts.cacheDir ?? ''}\0${process.env.TMPDIR ?? ''}\0${cwd}`;
   let extra = perPolicy.get(key);
   if (!extra) {
     extra = {
@@ -164,6 +164,17 @@ function childMarkers(policy: SandboxPolicy, cwd: string, facts: ChildEnvFacts):
     perPolicy.set(key, extra);
   }
   return { extra, npmrcKeys: npmrc?.keys ?? [] };
+}
+
+const npmrcMasked = new WeakMap<SandboxPolicy, { home: string; masked: boolean }>();
+/** Whether the policy masks `home`/.npmrc (cached per policy and home). */
+function masksNpmrc(policy: SandboxPolicy, home: string): boolean {
+  let known = npmrcMasked.get(policy);
+  if (known?.home !== home) {
+    known = { home, masked: policy.isSensitivePath(`${home}/.npmrc`) };
+    npmrcMasked.set(policy, known);
+  }
+  return known.masked;
 }
 
 // inheritEnv 'minimal' or a list: the sanitised reading narrowed, cached per reading and list.
@@ -512,7 +523,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
     network: compiled.report.network?.mode ?? 'full',
     proxied: compiled.proxied,
     cacheDir: opts.toolCaches === 'private' && tmp ? `${tmp.target}/cordon-caches` : undefined,
-    npmrcHome: opts.env === undefined && policy.isSensitivePath(`${home}/.npmrc`) ? home : undefined,
+    npmrcHome: opts.env === undefined && masksNpmrc(policy, home) ? home : undefined,
   });
   const report = reportOf(compiled.report, compiled.missing);
   report.lifecycle.npmrcSettings = [...npmrcKeys];

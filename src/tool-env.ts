@@ -50,22 +50,38 @@ export function privateCacheEnv(dir: string): Record<string, string> {
 /** Keys of an npmrc that are secrets (auth, the client key, one-time passwords) or point at files holding them. */
 const NPMRC_SECRET = /(^|[/:])(_?authtoken|_auth|_password|username|email|keyfile|key|certfile|otp)$/i;
 
-let npmrcCache: { path: string; mtimeMs: number; size: number; env: Record<string, string>; keys: string[] } | undefined;
+/** One reading of an npmrc; `version` changes whenever the file did (cache keys use it). */
+export interface NpmrcSettings {
+  env: Record<string, string>;
+  keys: string[];
+  version: number;
+}
+let npmrcCache: (NpmrcSettings & { path: string; mtimeMs: number; size: number; checkedAt: number }) | undefined;
+let npmrcVersion = 0;
+const NO_NPMRC: NpmrcSettings = { env: {}, keys: [], version: 0 };
+/** An exec loop spawns thousands of times a second: the file is looked at again at most this often. */
+const NPMRC_RECHECK_MS = 500;
 
 /**
  * The non-secret settings of the host's `~/.npmrc` as npm_config_* variables, and their keys.
  * Dropped: auth keys, anything with `${VAR}` (npm would expand the host's secret env), values
  * holding URL credentials. Cached per file version.
  */
-export function npmrcSettings(home: string): { env: Record<string, string>; keys: string[] } {
+export function npmrcSettings(home: string): NpmrcSettings {
   const path = join(home, '.npmrc');
+  const now = Date.now();
+  if (npmrcCache && npmrcCache.path === path && now - npmrcCache.checkedAt < NPMRC_RECHECK_MS) return npmrcCache;
   let st: { mtimeMs: number; size: number } | undefined;
   try {
     st = statSync(path);
   } catch {
-    return { env: {}, keys: [] };
+    npmrcCache = undefined;
+    return NO_NPMRC;
   }
-  if (npmrcCache && npmrcCache.path === path && npmrcCache.mtimeMs === st.mtimeMs && npmrcCache.size === st.size) return npmrcCache;
+  if (npmrcCache && npmrcCache.path === path && npmrcCache.mtimeMs === st.mtimeMs && npmrcCache.size === st.size) {
+    npmrcCache.checkedAt = now;
+    return npmrcCache;
+  }
   const env: Record<string, string> = {};
   const keys: string[] = [];
   let text = '';
@@ -87,6 +103,6 @@ export function npmrcSettings(home: string): { env: Record<string, string>; keys
     env[`npm_config_${key}`] = value;
     keys.push(key);
   }
-  npmrcCache = { path, mtimeMs: st.mtimeMs, size: st.size, env, keys };
+  npmrcCache = { path, mtimeMs: st.mtimeMs, size: st.size, checkedAt: now, env, keys, version: ++npmrcVersion };
   return npmrcCache;
 }
