@@ -9,9 +9,10 @@
 // carries a scope (decide + onEvent), which is how a shared proxy attributes traffic to the
 // sandbox that sent it.
 //
-// DNS: the proxy resolves every name itself and connects to what *it* resolved; the client
-// only ever supplies a name (or an IP literal, decided as that literal). A name is decided
-// before it is resolved, so a denied name is never even looked up.
+// DNS: the proxy resolves every name itself (c-ares, bounded per sandbox: resolver.ts) and
+// connects to what *it* resolved, only where that address is public or an allowlist entry
+// names it; the client only ever supplies a name (or an IP literal, decided as that literal).
+// A name is decided before it is resolved, so a denied name is never even looked up.
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';

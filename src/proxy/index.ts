@@ -18,12 +18,20 @@
 //     (after an allow; denied names are never looked up), and connects only to what it resolved.
 //     The client never supplies an address for a name; forwarded requests get their Host header
 //     set from the request target.
-//   - Resolved local addresses: with the system resolver, an allowed name that resolves to
-//     loopback, link-local (169.254.169.254 metadata), unspecified or multicast is refused
-//     (a wildcard such as `*.nip.io` must not reach the host's own services). An injected
-//     resolver's answers are trusted as given (tests map names to 127.0.0.1);
-//     `allowLocalDestinations` overrides either way. Whatever the resolver, a destination equal
-//     to one of the proxy's own host-side listeners is refused (a relay loop).
+//   - Resolved special addresses: an allowed name whose address is not public internet
+//     (loopback, RFC 1918, 100.64/10, link-local incl. 169.254.169.254, fc00::/7, multicast,
+//     documentation..., or one of the host's own interface addresses: host.ts
+//     specialAddressClass) is refused unless the listener's explicitAddress() names it (an IP
+//     or CIDR allowlist entry); `localhost` and `*.localhost` are the loopback (RFC 6761, never
+//     asked of DNS). An injected resolver's answers are trusted as given (tests map names to
+//     127.0.0.1); `allowLocalDestinations` overrides either way. Whatever the resolver, a
+//     destination equal to one of the proxy's own host-side listeners is refused (a relay loop).
+//   - Resolution: c-ares (resolver.ts), never libuv's threadpool; per listener scope a
+//     LookupLimiter bounds lookups at once, waiting and their deadline.
+//   - Bounds: per scope a ConnectionBudget caps client connections open at once (refused at
+//     accept beyond it, one 'limit' event per episode); handshake and idle deadlines.
+//   - Forwarding: a scope with `forward` splices every connection to one host service (a
+//     loopback port of the host the allowlist names), reported as via 'forward'.
 //   - Events: one 'network' event per admission decision ({host, port, allowed, via, reason}),
 //     on the proxy and on the listener's onEvent. allowed:true means the policy allowed it;
 //     DNS or connect failures after that reach the client as 502/504 (SOCKS 0x04/0x05/0x06).

@@ -188,9 +188,18 @@ describe('name resolution cannot stall the host', () => {
   it('a flood of lookups against a silent DNS server adds under 100 ms to the host\'s own lookups, and is refused beyond the queue', async () => {
     const silent = await startDnsServer(() => undefined, { silent: true });
     try {
-      const baseline = Date.now();
-      await lookup('localhost');
-      const quiet = Date.now() - baseline;
+      // The host's own lookup (getaddrinfo on libuv's threadpool) and a threadpool fs read,
+      // median of five: first quiet, then while the sandbox's lookups hang.
+      const hostWork = async () => {
+        const times: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const t = Date.now();
+          await Promise.all([lookup('localhost'), readFile('/proc/self/status')]);
+          times.push(Date.now() - t);
+        }
+        return times.sort((x, y) => x - y)[2]!;
+      };
+      const quiet = await hostWork();
       const child = spawnSandboxed('node', ['client.cjs', 'dns-flood', '200'], {
         policy: allowlist(tcp('*.allowed.test', 80)),
         cwd: ws.dir,
@@ -204,13 +213,7 @@ describe('name resolution cannot stall the host', () => {
       const deadline = Date.now() + 10_000;
       while (silent.queries.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(silent.queries.length).toBeGreaterThanOrEqual(4);
-      const worst: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const t = Date.now();
-        await Promise.all([lookup('localhost'), readFile('/proc/self/status')]);
-        worst.push(Date.now() - t);
-      }
-      expect(Math.max(...worst) - quiet).toBeLessThan(100);
+      expect((await hostWork()) - quiet).toBeLessThan(100);
       await closed;
       const counts = JSON.parse(out.trim()) as Record<string, number>;
       // 4 at once and 32 waiting per sandbox time out (504); the rest are refused at once (503).
