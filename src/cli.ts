@@ -2,6 +2,7 @@
 //   cordon run [--policy FILE.json | --preset read-only|workspace-write|full-access] [--cwd DIR]
 //              [--allow-write DIR]... [--timeout SECONDS] [--report] [--best-effort]
 //              [--tmp private|host] [--device PATH]... [--protected-dirs placeholder|freeze|allow-create]
+//              [--allow-net DOMAIN[:PORT]]... [--network none|full] [--env filtered|minimal] [--keep-env NAME]...
 //              -- COMMAND [ARGS...]
 //   cordon check [--json]
 // run exits with the command's status: 128+N when killed by signal N, 124 on timeout,
@@ -11,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { CordonError } from './errors.js';
-import { SandboxPolicy } from './policy/index.js';
+import { NetworkAllowlistEntry, SandboxPolicy } from './policy/index.js';
 import { probeKernel } from './probe.js';
 import { spawnSandboxed } from './spawn.js';
 
@@ -19,8 +20,15 @@ const USAGE = `usage:
   cordon run [--policy FILE.json | --preset read-only|workspace-write|full-access] [--cwd DIR]
              [--allow-write DIR]... [--timeout SECONDS] [--report] [--best-effort]
              [--tmp private|host] [--device PATH]... [--protected-dirs placeholder|freeze|allow-create]
+             [--allow-net DOMAIN[:PORT]]... [--network none|full] [--env filtered|minimal] [--keep-env NAME]...
              -- COMMAND [ARGS...]
   cordon check [--json]
+
+  --allow-net  allowlist entry (TCP; port 443 unless given): a name, *.name, an IP, a CIDR
+               range (10.0.0.0/8:5432), or localhost:PORT for one port of this host's loopback
+  --network    none (default) or full: unrestricted network (excludes --allow-net)
+  --env        minimal: pass only PATH, HOME, LANG, TERM of this environment (secrets are
+               always dropped); --keep-env NAME adds a name (and implies minimal)
 `;
 
 class UsageError extends Error {}
@@ -36,11 +44,41 @@ interface RunArgs {
   tmp?: 'private' | 'host';
   devices: string[];
   protectedDirs?: 'placeholder' | 'freeze' | 'allow-create';
+  allowNet: NetworkAllowlistEntry[];
+  fullNetwork: boolean;
+  envMode: 'filtered' | 'minimal';
+  keepEnv: string[];
   command: string[];
 }
 
+/** `DOMAIN[:PORT]`, port 443 by default; an IPv6 address or range with a port goes in brackets ([::1]:5432). */
+function allowlistEntry(text: string): NetworkAllowlistEntry {
+  let domain = text;
+  let port = '443';
+  const bracketed = /^\[(.+)\](?::(.*))?$/.exec(text);
+  if (bracketed) [domain, port] = [bracketed[1]!, bracketed[2] ?? '443'];
+  else if (text.split(':').length === 2) [domain, port] = text.split(':') as [string, string];
+  if (!/^\d{1,5}$/.test(port)) throw new UsageError(`--allow-net ${text}: the port must be a number`);
+  try {
+    return NetworkAllowlistEntry.withPort(domain, Number(port));
+  } catch (err) {
+    throw new UsageError(`--allow-net ${text}: ${(err as Error).message}`);
+  }
+}
+
 function parseRunArgs(argv: string[]): RunArgs {
-  const out: RunArgs = { cwd: process.cwd(), allowWrite: [], report: false, bestEffort: false, devices: [], command: [] };
+  const out: RunArgs = {
+    cwd: process.cwd(),
+    allowWrite: [],
+    report: false,
+    bestEffort: false,
+    devices: [],
+    allowNet: [],
+    fullNetwork: false,
+    envMode: 'filtered',
+    keepEnv: [],
+    command: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -71,7 +109,17 @@ function parseRunArgs(argv: string[]): RunArgs {
       const v = value();
       if (v !== 'placeholder' && v !== 'freeze' && v !== 'allow-create') throw new UsageError('--protected-dirs needs placeholder, freeze or allow-create');
       out.protectedDirs = v;
-    } else if (arg === '--report') out.report = true;
+    } else if (arg === '--allow-net') out.allowNet.push(allowlistEntry(value()));
+    else if (arg === '--network') {
+      const v = value();
+      if (v !== 'none' && v !== 'full') throw new UsageError('--network needs none or full');
+      out.fullNetwork = v === 'full';
+    } else if (arg === '--env') {
+      const v = value();
+      if (v !== 'filtered' && v !== 'minimal') throw new UsageError('--env needs filtered or minimal');
+      out.envMode = v;
+    } else if (arg === '--keep-env') out.keepEnv.push(value());
+    else if (arg === '--report') out.report = true;
     else if (arg === '--best-effort') out.bestEffort = true;
     else if (!arg.startsWith('-')) {
       out.command = argv.slice(i);
@@ -80,26 +128,41 @@ function parseRunArgs(argv: string[]): RunArgs {
   }
   if (out.command.length === 0) throw new UsageError('missing COMMAND');
   if (out.policyFile && out.preset) throw new UsageError('--policy and --preset exclude each other');
+  if (out.fullNetwork && out.allowNet.length > 0) throw new UsageError('--network full and --allow-net exclude each other');
   return out;
 }
 
 function buildPolicy(args: RunArgs): SandboxPolicy {
+  let policy: SandboxPolicy;
   if (args.policyFile) {
-    const policy = SandboxPolicy.parse(readFileSync(args.policyFile, 'utf8'));
-    if (args.allowWrite.length === 0) return policy;
-    if (policy.kind !== 'WorkspaceWrite') throw new UsageError('--allow-write needs a workspace_write policy');
-    const json = policy.toJSON() as { writable_roots: { root: string }[] };
-    return SandboxPolicy.parse({ ...json, writable_roots: [...json.writable_roots, ...args.allowWrite.map((root) => ({ root }))] });
+    policy = SandboxPolicy.parse(readFileSync(args.policyFile, 'utf8'));
+    if (args.allowWrite.length > 0) {
+      if (policy.kind !== 'WorkspaceWrite') throw new UsageError('--allow-write needs a workspace_write policy');
+      const json = policy.toJSON() as { writable_roots: { root: string }[] };
+      policy = SandboxPolicy.parse({ ...json, writable_roots: [...json.writable_roots, ...args.allowWrite.map((root) => ({ root }))] });
+    }
+  } else {
+    switch (args.preset ?? 'workspace-write') {
+      case 'read-only':
+        if (args.allowWrite.length > 0) throw new UsageError('--allow-write needs the workspace-write preset');
+        policy = SandboxPolicy.readOnly();
+        break;
+      case 'full-access':
+        return SandboxPolicy.fullAccess();
+      default:
+        policy = SandboxPolicy.workspaceWrite([args.cwd, ...args.allowWrite]);
+    }
   }
-  switch (args.preset ?? 'workspace-write') {
-    case 'read-only':
-      if (args.allowWrite.length > 0) throw new UsageError('--allow-write needs the workspace-write preset');
-      return SandboxPolicy.readOnly();
-    case 'full-access':
-      return SandboxPolicy.fullAccess();
-    default:
-      return SandboxPolicy.workspaceWrite([args.cwd, ...args.allowWrite]);
-  }
+  if (args.allowNet.length === 0 && !args.fullNetwork) return policy;
+  if (policy.kind !== 'WorkspaceWrite' && policy.kind !== 'ReadOnly') throw new UsageError('--allow-net and --network need a read-only or workspace-write policy');
+  // The entries join the policy's own allowlist; the JSON loader turns network sockets on.
+  const json = policy.toJSON() as { network_allowlist: unknown[]; seccomp_profile?: Record<string, unknown> };
+  return SandboxPolicy.parse({
+    ...json,
+    network_access: true,
+    network_allowlist: [...json.network_allowlist, ...args.allowNet.map((e) => ({ domain: e.domain, port: e.port, protocol: e.protocol }))],
+    ...(json.seccomp_profile ? { seccomp_profile: { ...json.seccomp_profile, allow_network_sockets: true } } : {}),
+  });
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -114,6 +177,7 @@ async function run(argv: string[]): Promise<number> {
     ...(args.tmp ? { tmp: args.tmp } : {}),
     ...(args.devices.length > 0 ? { devices: args.devices } : {}),
     ...(args.protectedDirs ? { protectedDirs: args.protectedDirs } : {}),
+    ...(args.envMode === 'minimal' || args.keepEnv.length > 0 ? { inheritEnv: args.envMode === 'minimal' && args.keepEnv.length === 0 ? ('minimal' as const) : args.keepEnv } : {}),
     ...(args.timeoutSecs !== undefined ? { timeout: Math.round(args.timeoutSecs * 1000) } : {}),
   });
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);

@@ -98,3 +98,48 @@ describe('cordon check', () => {
     expect(json.seccomp.filter).toBe(true);
   });
 });
+
+describe('cordon run: network and environment flags', () => {
+  const cordonAsync = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [bin, ...args], { cwd: ws.dir, env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d));
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+
+  it('--allow-net localhost:PORT reaches that host port (control: without it the network is off and says so)', async () => {
+    const http = await import('node:http');
+    const server = http.createServer((_, res) => res.end('from-host\n'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    try {
+      const allowed = await cordonAsync(['run', '--allow-net', `localhost:${port}`, '--', 'curl', '-sS', `http://localhost:${port}/`]);
+      expect(allowed).toMatchObject({ status: 0, stdout: 'from-host\n' });
+      const off = await cordonAsync(['run', '--', 'curl', '-sS', `http://localhost:${port}/`]);
+      expect(off.status).not.toBe(0);
+      expect(off.stderr).toContain('cordon-network-is-off');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('bad network flags are usage errors (125) naming the problem', () => {
+    const both = cordon('run', '--network', 'full', '--allow-net', 'a.test', '--', 'true');
+    expect(both.status).toBe(125);
+    expect(both.stderr).toContain('exclude each other');
+    const bad = cordon('run', '--allow-net', 'a..test:80', '--', 'true');
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toContain('--allow-net a..test:80');
+    expect(cordon('run', '--allow-net', 'a.test:http', '--', 'true').stderr).toContain('port must be a number');
+  });
+
+  it('--env minimal passes only PATH, HOME, LANG, TERM; --keep-env adds a name (control: filtered passes it)', async () => {
+    const env = { ...process.env, CORDON_CLI_PLAIN: 'plain' };
+    expect((await cordonAsync(['run', '--', 'env'], env)).stdout).toContain('CORDON_CLI_PLAIN=plain');
+    expect((await cordonAsync(['run', '--env', 'minimal', '--', 'env'], env)).stdout).not.toContain('CORDON_CLI_PLAIN');
+    expect((await cordonAsync(['run', '--keep-env', 'CORDON_CLI_PLAIN', '--', 'env'], env)).stdout).toContain('CORDON_CLI_PLAIN=plain');
+  });
+});
