@@ -138,31 +138,40 @@ interface ChildEnvFacts {
   npmrcHome: string | undefined;
 }
 
+/**
+ * `outer`'s map for `owner` (made on first use), then its entry for `key` (made by `make`); at
+ * most `limit` entries per owner, the oldest dropped first.
+ */
+function cachedFor<O extends object, V>(outer: WeakMap<O, Map<string, V>>, owner: O, key: string, limit: number, make: () => V): V {
+  let inner = outer.get(owner);
+  if (!inner) {
+    inner = new Map();
+    outer.set(owner, inner);
+  }
+  let value = inner.get(key);
+  if (value === undefined) {
+    value = make();
+    if (inner.size >= limit) inner.delete(inner.keys().next().value!);
+    inner.set(key, value);
+  }
+  return value;
+}
+
 // The variables cordon adds, per (policy, facts): one object each, so that the child's
 // environment block is built once per environment reading (env.ts caches on this object).
 const markerCache = new WeakMap<SandboxPolicy, Map<string, Record<string, string>>>();
 function childMarkers(policy: SandboxPolicy, cwd: string, facts: ChildEnvFacts): { extra: Record<string, string>; npmrcKeys: string[] } {
-  let perPolicy = markerCache.get(policy);
-  if (!perPolicy) {
-    perPolicy = new Map();
-    markerCache.set(policy, perPolicy);
-  }
   const npmrc = facts.npmrcHome !== undefined ? npmrcSettings(facts.npmrcHome) : undefined;
   // CORDON_WRITABLE_ROOTS includes $TMPDIR unless the policy excludes it.
   const key = `${facts.network}${facts.proxied ? 'p' : 'd'}${npmrc?.version ?? -1}\0${facts.cacheDir ?? ''}\0${process.env.TMPDIR ?? ''}\0${cwd}`;
-  let extra = perPolicy.get(key);
-  if (!extra) {
-    extra = {
-      // Lowest precedence first: the npmrc's settings, then what cordon itself must set.
-      ...(npmrc?.env ?? {}),
-      ...(facts.cacheDir !== undefined ? privateCacheEnv(facts.cacheDir) : {}),
-      ...(facts.network === 'none' ? offlineEnv() : {}),
-      ...(facts.proxied ? sandboxProxyEnv(policy) : {}),
-      ...markers(policy, cwd, facts.network),
-    };
-    if (perPolicy.size >= 64) perPolicy.delete(perPolicy.keys().next().value!);
-    perPolicy.set(key, extra);
-  }
+  const extra = cachedFor(markerCache, policy, key, 64, () => ({
+    // Lowest precedence first: the npmrc's settings, then what cordon itself must set.
+    ...(npmrc?.env ?? {}),
+    ...(facts.cacheDir !== undefined ? privateCacheEnv(facts.cacheDir) : {}),
+    ...(facts.network === 'none' ? offlineEnv() : {}),
+    ...(facts.proxied ? sandboxProxyEnv(policy) : {}),
+    ...markers(policy, cwd, facts.network),
+  }));
   return { extra, npmrcKeys: npmrc?.keys ?? [] };
 }
 
@@ -183,19 +192,7 @@ function inheritedFor(choice: 'filtered' | 'minimal' | readonly string[]): Sanit
   const full = inheritedEnv();
   if (choice === 'filtered') return full;
   const names = choice === 'minimal' ? MINIMAL_ENV_NAMES : [...MINIMAL_ENV_NAMES, ...choice];
-  const key = names.join('\0');
-  let perReading = narrowed.get(full);
-  if (!perReading) {
-    perReading = new Map();
-    narrowed.set(full, perReading);
-  }
-  let env = perReading.get(key);
-  if (!env) {
-    env = narrowEnv(full, names);
-    if (perReading.size >= 16) perReading.delete(perReading.keys().next().value!);
-    perReading.set(key, env);
-  }
-  return env;
+  return cachedFor(narrowed, full, names.join('\0'), 16, () => narrowEnv(full, names));
 }
 
 /**
