@@ -17,15 +17,24 @@ const DROPPED_NAMES = new Set([
 ]);
 
 /**
- * Name shapes that carry secrets by convention, case-insensitive: a name ending in KEY, TOKEN,
- * SECRET, PASSWORD, PASSWD, PASS, PAT, DSN, AUTH or CREDENTIAL(S) as a whole `_`-separated
- * word (FOO_API_KEY, BAR_TOKEN, SMTP_PASS, SENTRY_DSN, NPM_CONFIG__AUTH); 1Password's
- * OP_SESSION_<account>; and every dynamic-linker variable (LD_PRELOAD, LD_AUDIT...).
+ * Name shapes that carry secrets by convention, case-insensitive, where the words of a name are
+ * split at `_` and `-`:
+ *   - a secret word anywhere in it, alone or plural, with anything after (OPENAI_API_KEY_2,
+ *     STRIPE_SECRET_KEY_LIVE, GITHUB_TOKENS, DOCKER_AUTH_CONFIG, REGISTRY_CREDS, CI_JOB_JWT,
+ *     SESSION_COOKIE, SLACK_WEBHOOK_URL, AZURE_STORAGE_CONNECTION_STRING...);
+ *   - `..._PWD` (but never PWD or OLDPWD, the shell's working directories);
+ *   - a camelCase or run-together tail: githubToken, MYAPIKEY, dbPassword, clientSecret;
+ *   - 1Password's OP_SESSION_<account>, NETRC, and every dynamic-linker variable (LD_*).
  */
+const SECRET_WORD = /(^|[_-])(API_?KEYS?|KEYS?|TOKENS?|SECRETS?|PASSWORDS?|PASSWD|PASS|PASSPHRASE|PAT|DSN|AUTH|CREDENTIALS?|CREDS|JWT|COOKIES?|WEBHOOK(_URL)?|CONNECTION_STRING|SECRET_KEY_BASE)([_-]|\d|$)/i;
 const DROPPED_PATTERNS = [
   /^LD_/,
-  /(^|_)(API_?KEY|KEY|TOKEN|SECRET|SECRET_KEY_BASE|PASSWORD|PASSWD|PASS|PAT|DSN|AUTH|CREDENTIALS?)$/i,
+  SECRET_WORD,
+  /[_-]PWD([_-]|\d|$)/i,
+  /(token|api_?key|secret|password|passwd|passphrase|credentials?)$/i,
+  /authtoken|_auth([^a-z]|$)|_password/i,
   /^OP_SESSION_/i,
+  /^NETRC$/i,
 ];
 
 /**
@@ -35,17 +44,27 @@ const DROPPED_PATTERNS = [
  */
 const NPM_SECRET_KEY = /^npm_config_(.*[/:_-])?(_?authtoken|_auth|_password|keyfile|key|certfile|otp)$/i;
 
-/** A URL with credentials in it (`postgres://app:pw@db/x`, `https://token@host/`), anywhere in a value. */
-const URL_WITH_CREDENTIALS = /[a-z][a-z0-9+.-]*:\/\/[^\s/?#@]+@/i;
+/**
+ * A URL with credentials in it, anywhere in a value: `scheme://user:pw@`, `scheme://token@`,
+ * and the spellings WHATWG URL parsers still read user and password from (`https:user:pw@h`,
+ * `https:\\user:pw@h`, `http:/user:pw@h`); and a bare `user:pw@host` (curl takes it as a proxy).
+ */
+const URL_WITH_CREDENTIALS = [
+  /[a-z][a-z0-9+.-]*:[\\/]{2}[^\s/\\?#@]+@/i,
+  /[a-z][a-z0-9+.-]*:[\\/]*[^\s/\\?#@:]+:[^\s/\\?#@]*@/i,
+  /(^|[\s,;=])[^\s/\\?#@:,;=]+:[^\s/\\?#@]+@[^\s/\\?#@]+/,
+];
 
 /** Whether a value holds a URL with credentials. */
 export function hasUrlCredentials(value: string): boolean {
-  return URL_WITH_CREDENTIALS.test(value);
+  return URL_WITH_CREDENTIALS.some((p) => p.test(value));
 }
 
 /** True when an inherited variable's name marks it as a secret. */
 export function isSecretEnvName(name: string): boolean {
-  return DROPPED_NAMES.has(name) || DROPPED_PATTERNS.some((p) => p.test(name)) || NPM_SECRET_KEY.test(name);
+  // Whitespace around a name is not part of what a tool looks up (`npm_config_//h/:_authToken `).
+  const trimmed = name.trim();
+  return DROPPED_NAMES.has(trimmed) || DROPPED_PATTERNS.some((p) => p.test(trimmed)) || NPM_SECRET_KEY.test(trimmed);
 }
 
 /** True when an inherited variable must not reach a sandboxed child: a secret's name, or credentials in its value. */

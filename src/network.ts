@@ -25,7 +25,7 @@ export type NetworkResolver = (host: string) => Promise<string[]>;
 
 /** How the egress proxy treats one sandbox (SpawnOptions.proxy); every field has a documented default. */
 export interface ProxyOptions {
-  /** Connections the sandbox may hold open at once through the proxy and its forwarded ports (default 256). */
+  /** Sockets the host holds for the sandbox at once: its connections to the proxy and forwarded ports and their upstreams (default 512). */
   maxConnections?: number;
   /** Its lookups running at once (default 4), waiting beyond those (default 32), deadline of one (default 5000 ms). */
   lookupConcurrency?: number;

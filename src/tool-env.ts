@@ -7,10 +7,11 @@
 //     not the sandbox's to write (a poisoned pip wheel cache runs in the host's next install).
 //     They go to a directory in the sandbox's private /tmp, gone with it.
 //   - ~/.npmrc is masked (it holds tokens), but most of it is not secret: registry, scoped
-//     registries, strict-ssl, ca... Its other keys reach npm as npm_config_<key> variables.
+//     registries, strict-ssl, ca... Those settings (an allowlist of keys) reach npm as
+//     npm_config_<key> variables.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasUrlCredentials, isSecretEnvName } from './env.js';
+import { hasUrlCredentials } from './env.js';
 
 /** The proxy host a no-network sandbox's tools are pointed at: it never resolves, and its name says why. */
 export const NETWORK_OFF_PROXY = 'http://cordon-network-is-off.invalid:9';
@@ -34,21 +35,38 @@ export function offlineEnv(): Record<string, string> {
   };
 }
 
-/** Cache variables pointing npm, pip, yarn, pnpm, go and XDG-following tools beneath `dir`. */
+/**
+ * Cache variables pointing npm, pip, yarn, go and XDG-following tools beneath `dir`. (Not pnpm's
+ * store-dir: npm warns about every npm_config_* key it does not know.)
+ */
 export function privateCacheEnv(dir: string): Record<string, string> {
   return {
     npm_config_cache: join(dir, 'npm'),
     PIP_CACHE_DIR: join(dir, 'pip'),
     YARN_CACHE_FOLDER: join(dir, 'yarn'),
-    npm_config_store_dir: join(dir, 'pnpm-store'),
     GOCACHE: join(dir, 'go-build'),
     GOMODCACHE: join(dir, 'go-mod'),
     XDG_CACHE_HOME: join(dir, 'xdg'),
   };
 }
 
-/** Keys of an npmrc that are secrets (auth, the client key, one-time passwords) or point at files holding them. */
-const NPMRC_SECRET = /(^|[/:])(_?authtoken|_auth|_password|username|email|keyfile|key|certfile|otp)$/i;
+/**
+ * The npmrc keys passed on: settings npm documents that hold no secret and change where or how
+ * it installs, written as plain `key=value`. Anything else is left out, whatever its spelling:
+ * npm's ini parser reads quoted keys, `key[]` arrays, inline comments and CR line ends, so a
+ * filter looking for auth keys by name would miss `"//r/:_authToken"=...`; an allowlist cannot.
+ * Proxy keys are cordon's to set. `@scope:registry` is accepted by its shape.
+ */
+const NPMRC_KEYS = new Set([
+  'registry', 'strict-ssl', 'cafile', 'ca', 'fund', 'audit', 'audit-level', 'save-exact', 'save-prefix',
+  'engine-strict', 'legacy-peer-deps', 'strict-peer-deps', 'package-lock', 'lockfile-version', 'progress',
+  'loglevel', 'color', 'unicode', 'update-notifier', 'ignore-scripts', 'prefer-offline', 'prefer-online',
+  'fetch-retries', 'fetch-retry-factor', 'fetch-retry-mintimeout', 'fetch-retry-maxtimeout', 'fetch-timeout',
+  'maxsockets', 'omit', 'include', 'install-links', 'install-strategy', 'git-tag-version', 'sign-git-tag',
+  'tag-version-prefix', 'init-license', 'init-version', 'init-author-name', 'init-author-url', 'script-shell',
+  'shell', 'user-agent', 'before', 'global-style', 'workspaces-update', 'provenance', 'access', 'tag',
+]);
+const SCOPED_REGISTRY = /^@[a-z0-9][a-z0-9._-]*:registry$/;
 
 /** One reading of an npmrc; `version` changes whenever the file did (cache keys use it). */
 export interface NpmrcSettings {
@@ -56,6 +74,7 @@ export interface NpmrcSettings {
   keys: string[];
   version: number;
 }
+
 let npmrcCache: (NpmrcSettings & { path: string; mtimeMs: number; size: number; checkedAt: number }) | undefined;
 let npmrcVersion = 0;
 const NO_NPMRC: NpmrcSettings = { env: {}, keys: [], version: 0 };
@@ -90,17 +109,19 @@ export function npmrcSettings(home: string): NpmrcSettings {
   } catch {
     text = '';
   }
-  for (const raw of text.split(/\r?\n/)) {
+  for (const raw of text.split(/\r\n|\r|\n/)) {
     const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';') || line.startsWith('[')) continue;
     const eq = line.indexOf('=');
     if (eq <= 0) continue;
     const key = line.slice(0, eq).trim();
     let value = line.slice(eq + 1).trim();
+    if (!NPMRC_KEYS.has(key) && !SCOPED_REGISTRY.test(key)) continue;
     if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0]!)) value = value.slice(1, -1);
-    if (key.includes('\0') || value.includes('\0') || key.includes('=')) continue;
-    if (NPMRC_SECRET.test(key) || isSecretEnvName(key) || value.includes('${') || hasUrlCredentials(value)) continue;
-    env[`npm_config_${key}`] = value;
+    // Values npm would expand (${VAR}: the host's secrets), with credentials, or not plain text.
+    if (/[\0\r\n;#]/.test(value) || value.includes('${') || hasUrlCredentials(value)) continue;
+    // npm reads npm_config_fetch_retries as fetch-retries: the spelling cordon's own variables
+    // use, so that one of ours (offline: fetch-retries 0) replaces the npmrc's instead of racing it.
+    env[`npm_config_${SCOPED_REGISTRY.test(key) ? key : key.replace(/-/g, '_')}`] = value;
     keys.push(key);
   }
   npmrcCache = { path, mtimeMs: st.mtimeMs, size: st.size, checkedAt: now, env, keys, version: ++npmrcVersion };

@@ -20,6 +20,7 @@ import type http from 'node:http';
 import { proxyEnvFor } from './env.js';
 import { formatHostPort, isLoopbackAddress, normalizeHost, specialAddressClass } from './host.js';
 import { createHttpFrontend } from './http.js';
+import { ipBytes, ipText } from '../policy/ip.js';
 import { LookupLimiter, systemResolver, type ResolveFn } from './resolver.js';
 import { handleSocks5, SocksReply } from './socks5.js';
 import {
@@ -41,8 +42,12 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 // loaded CI box, not a slow network. Idle tunnels hold two host fds each.
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
-/** Client connections one sandbox may hold open at once (each costs the host up to two fds). */
-export const DEFAULT_MAX_CONNECTIONS = 256;
+/**
+ * Sockets one sandbox may make the host hold at once: its connections to the proxy and the
+ * upstream connections made for them (a tunnel costs two; one client connection may carry
+ * several pipelined HTTP requests, each with an upstream of its own).
+ */
+export const DEFAULT_MAX_CONNECTIONS = 512;
 /** Per sandbox: lookups at once, waiting beyond those, and the deadline of one. */
 export const DEFAULT_LOOKUPS = Object.freeze({ concurrency: 4, queue: 32, timeoutMs: 5_000 });
 const SOCKS_VERSION = 0x05;
@@ -202,17 +207,23 @@ function relayFromClient(client: net.Socket, upstream: net.Socket): boolean {
 
 let interfaceAddresses: { at: number; set: Set<string> } | undefined;
 /**
- * Addresses of the host's interfaces (a service bound to 0.0.0.0 is reachable on each), in
- * canonical form; re-read at most once a second (getifaddrs is a netlink round trip).
+ * Addresses of the host's interfaces (a service bound to 0.0.0.0 is reachable on each), as
+ * ipText of their bytes (IPv4-mapped folded: ::ffff:a.b.c.d is a.b.c.d); re-read at most once a
+ * second (getifaddrs is a netlink round trip).
  */
+function isHostAddress(address: string): boolean {
+  const bytes = ipBytes(address);
+  return bytes !== undefined && hostAddresses().has(ipText(bytes));
+}
+
 function hostAddresses(): Set<string> {
   const now = Date.now();
   if (!interfaceAddresses || now - interfaceAddresses.at > 1000) {
     const set = new Set<string>();
     for (const list of Object.values(networkInterfaces())) {
       for (const a of list ?? []) {
-        const canonical = normalizeHost(a.address.split('%')[0] ?? '');
-        if (canonical) set.add(canonical);
+        const bytes = ipBytes(a.address.split('%')[0] ?? '');
+        if (bytes) set.add(ipText(bytes));
       }
     }
     interfaceAddresses = { at: now, set };
@@ -427,23 +438,11 @@ export class EgressProxy extends EventEmitter {
       // At the cap: refused at once, so the host's fds stay bounded whatever the sandbox does.
       budget.refused++;
       socket.destroy();
-      if (!budget.reported) {
-        budget.reported = true;
-        this.#emitEvent(listener, {
-          host: '*',
-          port: 0,
-          allowed: false,
-          via: 'limit',
-          reason: `the sandbox holds ${budget.max} connections open (maxConnections): new ones are refused until some close`,
-        });
-      }
+      this.#reportLimit(listener);
       return;
     }
     budget.open++;
-    socket.once('close', () => {
-      budget.open--;
-      if (budget.open < budget.max * 0.75) budget.reported = false;
-    });
+    socket.once('close', () => budget.release());
     this.#track(listener, socket);
     if (listener.forward) {
       void this.#forward(listener, listener.forward, socket);
@@ -469,6 +468,23 @@ export class EgressProxy extends EventEmitter {
 
   #settle(client: net.Socket): void {
     clearTimeout(this.#handshakeTimers.get(client));
+    // From now on the idle deadline holds the client too (a keep-alive connection between
+    // requests, a tunnel quiet both ways).
+    if (this.#idleTimeoutMs > 0 && client.timeout === undefined) client.setTimeout(this.#idleTimeoutMs, () => client.destroy());
+  }
+
+  /** One 'limit' event per episode at the cap. */
+  #reportLimit(listener: Listener): void {
+    const budget = listener.budget;
+    if (budget.reported) return;
+    budget.reported = true;
+    this.#emitEvent(listener, {
+      host: '*',
+      port: 0,
+      allowed: false,
+      via: 'limit',
+      reason: `the sandbox holds ${budget.max} connections open (maxConnections): new ones are refused until some close`,
+    });
   }
 
   /** A connection to a forwarded host port: reported, dialled, spliced; no proxy protocol. */
@@ -566,7 +582,7 @@ export class EgressProxy extends EventEmitter {
       // The literal was allowed by an entry naming it; every other address must be public, or
       // be named by an IP/CIDR entry, or be the loopback of an allowed localhost entry.
       if (literal || this.#allowLocal) return true;
-      const cls = specialAddressClass(address) ?? (hostAddresses().has(address) ? "one of the host's own addresses" : undefined);
+      const cls = specialAddressClass(address) ?? (isHostAddress(address) ? "one of the host's own addresses" : undefined);
       if (cls === undefined) return true;
       if (localhostName && isLoopbackAddress(address)) return true;
       if (listener.explicitAddress?.(address, port) !== undefined) return true;
@@ -597,7 +613,7 @@ export class EgressProxy extends EventEmitter {
       if (bound.address === address) return true;
       const boundCls = specialAddressClass(bound.address);
       if ((cls === 'loopback' || cls === 'unspecified') && (boundCls === 'loopback' || boundCls === 'unspecified')) return true;
-      if (boundCls === 'unspecified' && hostAddresses().has(address)) return true;
+      if (boundCls === 'unspecified' && isHostAddress(address)) return true;
     }
     return false;
   }
@@ -622,6 +638,12 @@ export class EgressProxy extends EventEmitter {
   }
 
   #connectOnce(listener: Listener, address: string, port: number, timeoutMs: number, mode: 'tunnel' | 'stream'): Promise<net.Socket> {
+    const budget = listener.budget;
+    if (budget.open >= budget.max) {
+      budget.refused++;
+      this.#reportLimit(listener);
+      return Promise.reject(Object.assign(new Error(`the sandbox holds ${budget.max} connections open (maxConnections)`), { code: 'EMFILE' }));
+    }
     return new Promise((resolve, reject) => {
       const options: net.NetConnectOpts = { host: address, port, allowHalfOpen: true, noDelay: true };
       let relay: Relay | undefined;
@@ -631,6 +653,11 @@ export class EgressProxy extends EventEmitter {
         options.onread = { buffer: r.buffer, callback: (n) => relayChunk(r, n) };
       }
       const socket = net.connect(options);
+      budget.open++;
+      socket.once('close', () => budget.release());
+      // Every upstream has the idle deadline, tunnel or not (a forwarded request whose body
+      // never comes must not hold its upstream for the sandbox's life).
+      if (this.#idleTimeoutMs > 0) socket.setTimeout(this.#idleTimeoutMs, () => socket.destroy());
       if (relay) {
         bindRelaySource(relay, socket);
         this.#relays.set(socket, relay);

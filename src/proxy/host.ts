@@ -75,6 +75,10 @@ const SPECIAL_RANGES: ReadonlyArray<[range: string, why: string]> = [
   ['240.0.0.0/4', 'reserved'],
   ['::/128', 'unspecified'],
   ['::1/128', 'loopback'],
+  // Deprecated IPv4-compatible (::a.b.c.d) and IPv4-translated (::ffff:0:a.b.c.d) forms: some
+  // stacks route them to the IPv4 address they embed; nothing public uses them.
+  ['::/96', 'IPv4-compatible (deprecated)'],
+  ['::ffff:0:0:0/96', 'IPv4-translated'],
   ['100::/64', 'discard'],
   ['2001:db8::/32', 'documentation'],
   ['fc00::/7', 'unique local (fc00::/7)'],

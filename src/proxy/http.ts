@@ -21,13 +21,30 @@ const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
   502: 'Bad Gateway',
+  503: 'Service Unavailable',
   504: 'Gateway Timeout',
 };
+
+/** Requests one client connection may have in flight at once (HTTP pipelining). */
+const MAX_PIPELINED = 8;
+const pipelined = new WeakMap<Socket, number>();
 
 /** The internal http.Server that parses client connections handed over by the sniffer. */
 export function createHttpFrontend(core: ProxyCore): http.Server {
   const server = http.createServer({ noDelay: true });
-  server.on('request', (req, res) => void forward(core, req, res));
+  server.on('request', (req, res) => {
+    // Node parses pipelined requests as fast as they arrive, each with an upstream and a queued
+    // response of its own: a client that pipelines more than a handful at once is cut off.
+    const socket = req.socket;
+    const inFlight = (pipelined.get(socket) ?? 0) + 1;
+    pipelined.set(socket, inFlight);
+    res.once('close', () => pipelined.set(socket, (pipelined.get(socket) ?? 1) - 1));
+    if (inFlight > MAX_PIPELINED) {
+      socket.destroy();
+      return;
+    }
+    void forward(core, req, res);
+  });
   server.on('connect', (req, socket: Duplex, head: Buffer) => void connect(core, req, socket as Socket, head));
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => void upgrade(core, req, socket as Socket, head));
   server.on('clientError', (_err, socket: Duplex) => {
@@ -62,8 +79,9 @@ function answer(res: http.ServerResponse, status: number, text: string): void {
 }
 
 /** Status and message for a failed dial. */
-function dialFailure(err: unknown, target: string): { status: 502 | 504; message: string } {
+function dialFailure(err: unknown, target: string): { status: 502 | 503 | 504; message: string } {
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN';
+  if (code === 'EMFILE') return { status: 503, message: body(`not connecting to ${target}: ${(err as Error).message}`) };
   if (code === 'ETIMEDOUT') return { status: 504, message: body(`connecting to ${target} timed out`) };
   return { status: 502, message: body(`cannot connect to ${target}: ${code}`) };
 }

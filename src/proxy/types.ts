@@ -29,15 +29,20 @@ export interface NetworkEvent {
   reason?: string;
 }
 
-/** Connections one sandbox may hold open at once through its listeners (shared by them). */
+/** Sockets one sandbox may make the host hold at once, clients and upstreams (shared by its listeners). */
 export class ConnectionBudget {
-  /** Client connections open now. */
+  /** Sockets open now. */
   open = 0;
   /** Connections refused because the cap was reached. */
   refused = 0;
   /** A 'limit' event was sent for the current episode at the cap. */
   reported = false;
   constructor(readonly max: number) {}
+  /** One socket closed; the next episode at the cap is reported again once well below it. */
+  release(): void {
+    this.open--;
+    if (this.open < this.max * 0.75) this.reported = false;
+  }
 }
 
 /** A listener whose every connection goes to one host service (a loopback port of the host). */
@@ -76,9 +81,9 @@ export interface EgressProxyOptions {
   allowLocalDestinations?: boolean;
   /** Deadline for a client to finish its HTTP head or SOCKS5 handshake, default 10 000 ms. */
   handshakeTimeoutMs?: number;
-  /** A tunnel with no traffic either way for this long is closed, default 120 000 ms (0: never). */
+  /** A client connection (after its handshake) or upstream with no traffic for this long is closed, default 120 000 ms (0: never). */
   idleTimeoutMs?: number;
-  /** Client connections one listener may hold open at once when its scope has no budget, default 256. */
+  /** Sockets (clients and their upstreams) one listener may hold open at once when its scope has no budget, default 512. */
   maxConnections?: number;
   /** DNS servers for the built-in resolver (`ip` or `ip:port`), default the system's. */
   dnsServers?: readonly string[];

@@ -101,6 +101,18 @@ if (mode === 'proxy-get') {
     s.on('data', (d) => { head += d; if (head.includes('\\r\\n')) end(head.split(' ')[1]); });
     s.on('error', () => end('ERR'));
   }
+} else if (mode === 'pipeline') {
+  // b pipelined absolute-form GETs to a on one connection; print how many answers, then 'closed'
+  const s = net.connect(proxyPort, '127.0.0.1', () => {
+    let text = '';
+    for (let i = 0; i < Number(b); i++) text += 'GET http://' + a + '/' + i + ' HTTP/1.1\\r\\nHost: ' + a + '\\r\\n\\r\\n';
+    s.write(text);
+  });
+  let answers = 0;
+  s.on('data', (d) => { answers += String(d).split('HTTP/1.1 200').length - 1; });
+  s.on('close', () => { console.log('answers ' + answers + ' closed'); process.exit(0); });
+  s.on('error', () => {});
+  setTimeout(() => { console.log('answers ' + answers + ' open'); process.exit(0); }, 3000);
 } else if (mode === 'udp') {
   const s = require('dgram').createSocket('udp4');
   s.send('tcp-entry', Number(a), '127.0.0.1', (e) => { console.log(e ? 'ERR ' + e.code : 'SENT'); s.close(); });
@@ -153,11 +165,11 @@ describe('the proxy is bounded per sandbox', () => {
       expect(Math.max(...Object.values(sharedProxyRefs()))).toBeGreaterThanOrEqual(5);
       // The flood is real: each sandbox connected far more than the cap, and hit it.
       for (const [i, f] of floods.entries()) {
-        expect(Number(/connected (\d+)/.exec(f.output())?.[1])).toBeGreaterThan(256);
+        expect(Number(/connected (\d+)/.exec(f.output())?.[1])).toBeGreaterThan(512);
         expect(events[i]!.some((e) => e.via === 'limit' && e.reason?.includes('maxConnections'))).toBe(true);
       }
-      // The host holds at most the cap per sandbox (one fd per idle client connection).
-      expect(during - before).toBeLessThanOrEqual(5 * 256 + 64);
+      // The host holds at most the cap per sandbox (512 sockets: here one fd per idle client connection).
+      expect(during - before).toBeLessThanOrEqual(5 * 512 + 64);
       // ...and can still open files, spawn, and serve another sandbox's allowed request.
       writeFileSync(join(ws.dir, 'probe.txt'), 'x');
       const sixth = await run(policy, ['proxy-get', `127.0.0.1:${originPort}`]);
@@ -167,6 +179,31 @@ describe('the proxy is bounded per sandbox', () => {
       await Promise.all(floods.map((f) => f.exited));
     }
   }, 60_000);
+
+  it('pipelined requests on one connection cannot open upstreams past the cap (control: a few pipelined requests are all answered)', async () => {
+    let held = 0;
+    let peak = 0;
+    const holding = http.createServer(() => {
+      held++;
+      peak = Math.max(peak, held);
+    });
+    holding.on('connection', (c) => c.on('close', () => held--));
+    await new Promise<void>((r) => holding.listen(0, '127.0.0.1', r));
+    const holdPort = (holding.address() as net.AddressInfo).port;
+    try {
+      const before = openFdCount();
+      const flood = await run(allowlist(tcp('127.0.0.1', holdPort)), ['pipeline', `127.0.0.1:${holdPort}`, '2000']);
+      // Cut off after a handful in flight: nowhere near 2000 upstreams, nor fds.
+      expect(flood.stdout.trim()).toBe('answers 0 closed');
+      expect(peak).toBeLessThanOrEqual(8);
+      expect(openFdCount() - before).toBeLessThan(64);
+      const few = await run(allowlist(tcp('127.0.0.1', originPort)), ['pipeline', `127.0.0.1:${originPort}`, '4']);
+      expect(few.stdout.trim()).toBe('answers 4 open');
+    } finally {
+      holding.closeAllConnections();
+      holding.close();
+    }
+  });
 
   it('the child gets its own RLIMIT_NOFILE: 4096 by default, maxOpenFiles to change it (control: DangerFullAccess inherits the host\'s)', async () => {
     const limit = async (policy: SandboxPolicy, extra: ExecOptions = {}) => {
@@ -398,11 +435,51 @@ describe('inherited environment', () => {
     OP_SESSION_my_account: 'x',
     APP_DB: 'postgres://app:pw@db/x',
     CLONE_URL: 'https://ghp_token@github.com/o/r.git',
+    // Found by an independent attack on the first version of the filter:
+    AZURE_STORAGE_CONNECTION_STRING: 'DefaultEndpointsProtocol=https;AccountKey=x',
+    GPG_PASSPHRASE: 'x',
+    PASSPHRASE: 'x',
+    DB_PWD: 'x',
+    REGISTRY_CREDS: 'x',
+    DOCKER_AUTH_CONFIG: 'x',
+    CI_JOB_JWT: 'x',
+    JWT: 'x',
+    SESSION_COOKIE: 'x',
+    NETRC: 'x',
+    SLACK_WEBHOOK_URL: 'x',
+    OPENAI_API_KEY_2: 'x',
+    STRIPE_SECRET_KEY_LIVE: 'x',
+    CLIENT_SECRET_1: 'x',
+    API_KEYS: 'x',
+    GITHUB_TOKENS: 'x',
+    githubToken: 'x',
+    MYAPIKEY: 'x',
+    'FOO-TOKEN': 'x',
+    npm_config__authToken_: 'x',
+    'npm_config_//h.test/:_authToken ': 'x',
+    WEIRD_URL_1: 'https:user:pw@host.test/',
+    WEIRD_URL_2: 'https:\\\\user:pw@host.test/',
+    WEIRD_URL_3: 'http:/user:pw@host.test/',
+    SOCKS: 'user:pw@proxy.test:1080',
   };
 
   it('names each secret shape (unit) and lets ordinary variables through', () => {
     for (const [name, value] of Object.entries(shapes)) expect(isSecretEnv(name, value), name).toBe(true);
-    for (const [name, value] of Object.entries({ PATH: '/usr/bin', EDITOR: 'vi', GIT_ASKPASS: '/bin/true', DB_URL: 'postgres://db/x', HOME: '/h', KEYMAP: 'us' })) {
+    const ordinary = {
+      PATH: '/usr/bin',
+      PWD: '/w',
+      OLDPWD: '/v',
+      EDITOR: 'vi',
+      GIT_ASKPASS: '/bin/true',
+      DB_URL: 'postgres://db/x',
+      HOME: '/h',
+      KEYMAP: 'us',
+      XAUTHORITY: '/h/.Xauthority',
+      REPO: 'git@github.com:o/r.git',
+      LS_COLORS: 'di=01;34:ln=01;36',
+      PYTHONPATH: '/a:/b',
+    };
+    for (const [name, value] of Object.entries(ordinary)) {
       expect(isSecretEnv(name, value), name).toBe(false);
     }
   });

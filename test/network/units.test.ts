@@ -153,14 +153,23 @@ describe('npmrc settings', () => {
           'proxy=http://user:SECRET6@proxy.test:8080',
           'cafile=${HOME}/ca.pem',
           'NPM_TOKEN=SECRET7',
+          '"//r.test/:_authToken"=SECRET8',
+          "'//r.test/:_authToken'=SECRET9",
+          '//r.test/:_authToken;c=SECRET10',
+          '//r.test/:_authToken[]=SECRET11',
+          'color=always\r//r.test/:_authToken=SECRET12',
+          '_authTok\\u0065n=SECRET13',
+          'https-proxy=http:\\\\user:SECRET14@proxy.test/',
+          'registry#x=SECRET15',
         ].join('\n'),
       );
       const settings = npmrcSettings(home.dir);
-      expect(settings.keys).toEqual(['registry', '@corp:registry', 'strict-ssl']);
+      expect(settings.keys).toEqual(['registry', '@corp:registry', 'strict-ssl', 'color']);
       expect(settings.env).toEqual({
         npm_config_registry: 'https://registry.example.test/',
         'npm_config_@corp:registry': 'https://npm.corp.test/',
-        'npm_config_strict-ssl': 'false',
+        npm_config_strict_ssl: 'false',
+        npm_config_color: 'always',
       });
       expect(JSON.stringify(settings.env)).not.toMatch(/SECRET/);
     } finally {
