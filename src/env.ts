@@ -26,16 +26,25 @@ const DROPPED_NAMES = new Set([
  *   - a camelCase or run-together tail: githubToken, MYAPIKEY, dbPassword, clientSecret;
  *   - 1Password's OP_SESSION_<account>, NETRC, and every dynamic-linker variable (LD_*).
  */
-const SECRET_WORD = /(^|[_-])(API_?KEYS?|KEYS?|TOKENS?|SECRETS?|PASSWORDS?|PASSWD|PASS|PASSPHRASE|PAT|DSN|AUTH|CREDENTIALS?|CREDS|JWT|COOKIES?|WEBHOOK(_URL)?|CONNECTION_STRING|SECRET_KEY_BASE)([_-]|\d|$)/i;
+const SECRET_WORD = /(^|[_-])(API_?KEYS?|KEYS?|TOKENS?|SECRETS?|PASSWORDS?|PASSWD|PASS|PW|PASSPHRASE|PAT|DSN|AUTH|AUTHORIZATION|CREDENTIALS?|CREDS|JWT|COOKIES?|WEBHOOK(_URL)?|CONNECTION_?STRINGS?|SECRET_KEY_BASE)([_-]|\d|$)/i;
 const DROPPED_PATTERNS = [
   /^LD_/,
   SECRET_WORD,
   /[_-]PWD([_-]|\d|$)/i,
-  /(token|api_?key|secret|password|passwd|passphrase|credentials?)$/i,
+  /(token|api_?key|secret|password|passwd|passphrase|credentials?|authorization)$/i,
+  /(secret|access|private|signing|master|encryption|client|account|storage)_?key$/i,
   /authtoken|_auth([^a-z]|$)|_password/i,
+  /connectionstrings?|^azurewebjobsstorage$/i,
   /^OP_SESSION_/i,
-  /^NETRC$/i,
+  /^(NETRC|PGPASS)$/i,
 ];
+
+/**
+ * Names the shapes above would drop that carry no secret and that tools break without: git's
+ * GIT_CONFIG_KEY_<n> (git refuses to run when a key of GIT_CONFIG_COUNT is missing; the values
+ * are checked as a group, see sanitizeEnv), npm's always-auth flag.
+ */
+const KEPT_NAMES = [/^GIT_CONFIG_KEY_\d+$/, /^npm_config_always_auth$/i];
 
 /**
  * npm reads any `npm_config_<key>` as its config key: the auth keys (`_authToken`, `_auth`,
@@ -45,32 +54,43 @@ const DROPPED_PATTERNS = [
 const NPM_SECRET_KEY = /^npm_config_(.*[/:_-])?(_?authtoken|_auth|_password|keyfile|key|certfile|otp)$/i;
 
 /**
- * A URL with credentials in it, anywhere in a value: `scheme://user:pw@`, `scheme://token@`,
- * and the spellings WHATWG URL parsers still read user and password from (`https:user:pw@h`,
- * `https:\\user:pw@h`, `http:/user:pw@h`); and a bare `user:pw@host` (curl takes it as a proxy).
+ * Credentials in a value:
+ *   - a URL's userinfo: `scheme://user:pw@`, and the spellings WHATWG URL parsers still read a
+ *     user and password from (`https:user:pw@h`, `https:\\user:pw@h`, `http:/user:pw@h`),
+ *     spaces and tabs included (a parser keeps or strips them); `https://token@host` for the
+ *     web schemes (a bare user of ssh://, mailto: or git+ssh:// is a login name, not a token);
+ *   - `password=`, `pwd=`, `AccountKey=`, `SharedAccessKey=` in a connection string;
+ *   - an HTTP Authorization value (`Bearer <token>`, `Basic <base64>`).
  */
-const URL_WITH_CREDENTIALS = [
-  /[a-z][a-z0-9+.-]*:[\\/]{2}[^\s/\\?#@]+@/i,
-  /[a-z][a-z0-9+.-]*:[\\/]*[^\s/\\?#@:]+:[^\s/\\?#@]*@/i,
-  /(^|[\s,;=])[^\s/\\?#@:,;=]+:[^\s/\\?#@]+@[^\s/\\?#@]+/,
+const CREDENTIAL_VALUES = [
+  /\b(https?|wss?|ftps?|git\+https?)[:][\\/]{2}[^/\\?#@\n]+@/i,
+  /[a-z][a-z0-9+.-]*:[\\/]*[^/\\?#@:\n]+:[^/\\?#@\n]*@/i,
+  /(^|[;\s])(password|pwd|accountkey|sharedaccesskey|sharedsecret)\s*=/i,
+  /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/i,
 ];
+/** `user:pw@host[:port]` without a scheme (curl takes it as a proxy, redis clients as a server); not `mailto:x@y`. */
+const BARE_CREDENTIALS = /(^|[\s,;=])[^\s/\\?#@:,;=]+:[^/\\?#@\n]+@[a-z0-9.-]+(:\d+)?(\/|\s|$)/i;
 
-/** Whether a value holds a URL with credentials. */
+/** Whether a value holds credentials (a URL's userinfo, a connection string's password, an Authorization value). */
 export function hasUrlCredentials(value: string): boolean {
-  return URL_WITH_CREDENTIALS.some((p) => p.test(value));
+  return CREDENTIAL_VALUES.some((p) => p.test(value));
 }
 
 /** True when an inherited variable's name marks it as a secret. */
 export function isSecretEnvName(name: string): boolean {
   // Whitespace around a name is not part of what a tool looks up (`npm_config_//h/:_authToken `).
   const trimmed = name.trim();
+  if (KEPT_NAMES.some((p) => p.test(trimmed))) return false;
   return DROPPED_NAMES.has(trimmed) || DROPPED_PATTERNS.some((p) => p.test(trimmed)) || NPM_SECRET_KEY.test(trimmed);
 }
 
 /** True when an inherited variable must not reach a sandboxed child: a secret's name, or credentials in its value. */
 export function isSecretEnv(name: string, value: string): boolean {
-  return isSecretEnvName(name) || hasUrlCredentials(value);
+  return isSecretEnvName(name) || hasUrlCredentials(value) || (BARE_CREDENTIALS.test(value) && !/^mailto:/i.test(value));
 }
+
+/** git's command-line config (GIT_CONFIG_COUNT, GIT_CONFIG_KEY_<n>, GIT_CONFIG_VALUE_<n>): kept or dropped as one. */
+const GIT_CONFIG_GROUP = /^GIT_CONFIG_(COUNT|KEY_\d+|VALUE_\d+)$/;
 
 /** The inherited environment with secrets removed; returns the names it removed too. */
 export function sanitizeEnv(env: NodeJS.ProcessEnv): { env: Record<string, string>; removed: string[] } {
@@ -80,6 +100,15 @@ export function sanitizeEnv(env: NodeJS.ProcessEnv): { env: Record<string, strin
     if (value === undefined) continue;
     if (isSecretEnv(name, value)) removed.push(name);
     else out[name] = value;
+  }
+  // One secret value in git's config group drops the whole group: a partial one makes every
+  // git command fail ("missing config key"), a whole one would carry the secret.
+  if (removed.some((name) => GIT_CONFIG_GROUP.test(name))) {
+    for (const name of Object.keys(out)) {
+      if (!GIT_CONFIG_GROUP.test(name)) continue;
+      delete out[name];
+      removed.push(name);
+    }
   }
   return { env: out, removed: removed.sort() };
 }

@@ -302,6 +302,7 @@ export class EgressProxy extends EventEmitter {
       dial: (client, addresses, port, mode) => this.#dial(client, addresses, port, mode),
       tunnel: (client, upstream) => this.#tunnel(client, upstream),
       settle: (client) => this.#settle(client),
+      awaitHead: (client) => this.#awaitHead(client),
     };
     this.#http = createHttpFrontend(this.#core);
   }
@@ -471,6 +472,15 @@ export class EgressProxy extends EventEmitter {
     // From now on the idle deadline holds the client too (a keep-alive connection between
     // requests, a tunnel quiet both ways).
     if (this.#idleTimeoutMs > 0 && client.timeout === undefined) client.setTimeout(this.#idleTimeoutMs, () => client.destroy());
+  }
+
+  #awaitHead(client: net.Socket): void {
+    clearTimeout(this.#handshakeTimers.get(client));
+    const timer = setTimeout(() => client.destroy(), this.#handshakeTimeoutMs);
+    timer.unref();
+    // No 'close' listener per request (they would pile up on a long keep-alive connection): the
+    // timer is unref'd, and destroying a closed socket does nothing.
+    this.#handshakeTimers.set(client, timer);
   }
 
   /** One 'limit' event per episode at the cap. */

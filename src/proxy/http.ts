@@ -38,7 +38,12 @@ export function createHttpFrontend(core: ProxyCore): http.Server {
     const socket = req.socket;
     const inFlight = (pipelined.get(socket) ?? 0) + 1;
     pipelined.set(socket, inFlight);
-    res.once('close', () => pipelined.set(socket, (pipelined.get(socket) ?? 1) - 1));
+    res.once('close', () => {
+      const left = (pipelined.get(socket) ?? 1) - 1;
+      pipelined.set(socket, left);
+      // Keep-alive: the next request head has the same deadline as the first one had.
+      if (left === 0 && !socket.destroyed) core.awaitHead(socket);
+    });
     if (inFlight > MAX_PIPELINED) {
       socket.destroy();
       return;

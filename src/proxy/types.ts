@@ -152,4 +152,6 @@ export interface ProxyCore {
   tunnel(client: Socket, upstream: Socket): void;
   /** The client finished its handshake: lift the handshake deadline. */
   settle(client: Socket): void;
+  /** A keep-alive client is between requests: its next request head has the handshake deadline. */
+  awaitHead(client: Socket): void;
 }

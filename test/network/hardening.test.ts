@@ -18,7 +18,7 @@ import {
   spawnSandboxed,
   type ExecOptions,
 } from '../../src/index.js';
-import { isSecretEnv } from '../../src/env.js';
+import { isSecretEnv, sanitizeEnv } from '../../src/env.js';
 import { sharedProxyRefs, type NetworkEvent } from '../../src/proxy/index.js';
 import { openFdCount, tempDir } from '../helpers/process.js';
 import { startDnsServer } from './helpers-proxy.js';
@@ -461,6 +461,17 @@ describe('inherited environment', () => {
     WEIRD_URL_2: 'https:\\\\user:pw@host.test/',
     WEIRD_URL_3: 'http:/user:pw@host.test/',
     SOCKS: 'user:pw@proxy.test:1080',
+    // ...and by a second one on the widened filter:
+    STRIPE_SECRETKEY: 'x',
+    awsSecretAccessKey: 'x',
+    privateKey: 'x',
+    HTTP_AUTHORIZATION: 'Bearer abcdefghijkl',
+    ConnectionStrings__Default: 'Server=db;Password=x;',
+    AzureWebJobsStorage: 'DefaultEndpointsProtocol=https;AccountKey=x',
+    PGPASS: 'x',
+    DB_PW: 'x',
+    HTTPS_PROXY_X: 'http://u:pass word@127.0.0.1:1/',
+    TABBED: 'https://u:pa\tss@host.test/',
   };
 
   it('names each secret shape (unit) and lets ordinary variables through', () => {
@@ -478,10 +489,25 @@ describe('inherited environment', () => {
       REPO: 'git@github.com:o/r.git',
       LS_COLORS: 'di=01;34:ln=01;36',
       PYTHONPATH: '/a:/b',
+      GIT_CONFIG_KEY_0: 'core.editor',
+      DOCKER_HOST: 'ssh://deploy@buildhost',
+      IMAGE: 'node:20@sha256:abcdef',
+      MAILTO: 'mailto:root@localhost',
+      npm_package_repository_url: 'git+ssh://git@github.com/o/r.git',
+      npm_config_always_auth: 'true',
+      TOKENIZERS_PARALLELISM: 'false',
     };
     for (const [name, value] of Object.entries(ordinary)) {
       expect(isSecretEnv(name, value), name).toBe(false);
     }
+  });
+
+  it("git's command-line config is kept or dropped as a group (a partial group breaks every git command)", () => {
+    const plain = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.editor', GIT_CONFIG_VALUE_0: 'vi' };
+    expect(sanitizeEnv(plain).env).toEqual(plain);
+    const secret = sanitizeEnv({ GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: 'Authorization: Bearer abcdefghijkl', KEEP: '1' });
+    expect(secret.env).toEqual({ KEEP: '1' });
+    expect(secret.removed).toEqual(['GIT_CONFIG_COUNT', 'GIT_CONFIG_KEY_0', 'GIT_CONFIG_VALUE_0']);
   });
 
   it('a sandboxed child sees none of them; minimal mode keeps only PATH, HOME, LANG, TERM and the sandbox\'s own', async () => {

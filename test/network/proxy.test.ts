@@ -616,3 +616,30 @@ describe('lifecycle', () => {
     await p.close(); // idempotent
   });
 });
+
+describe('keep-alive request heads', () => {
+  it('the next request head on a keep-alive connection has the handshake deadline too (control: a prompt second request is answered)', async () => {
+    const origin = await startHttpOrigin();
+    const p = await EgressProxy.start({ decide: () => ({ allowed: true, rule: 'all' }), resolve: async () => ['127.0.0.1'], handshakeTimeoutMs: 300 });
+    try {
+      const socket = net.connect(p.port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d));
+      const closed = new Promise((r) => socket.once('close', r));
+      const request = `GET http://a.test:${origin.port}/ HTTP/1.1\r\nHost: a.test:${origin.port}\r\n\r\n`;
+      socket.write(request);
+      await new Promise((r) => setTimeout(r, 150));
+      socket.write(request); // prompt: answered
+      await new Promise((r) => setTimeout(r, 150));
+      expect(text.split('HTTP/1.1 200').length - 1).toBe(2);
+      socket.write('GET http://a.test/ HTTP/1.1\r\nHo'); // then drips nothing more
+      const started = Date.now();
+      await closed;
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await p.close();
+      await origin.close();
+    }
+  });
+});

@@ -72,6 +72,10 @@ describe('special destinations', () => {
       ['2002:a9fe:a9fe::', '6to4 of link-local'],
       ['192.0.2.2', 'documentation'],
       ['2001:db8::1', 'documentation'],
+      ['3fff::1', 'documentation'],
+      ['2001:2::1', 'benchmarking'],
+      ['64:ff9b:1::a9fe:a9fe', 'local-use NAT64'],
+      ['2001:0:4136:e378::1', 'Teredo'],
     ];
     for (const [address, why] of cases) expect(specialAddressClass(address), address).toContain(why);
     for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700::1111', '64:ff9b::808:808', '172.32.0.1', '100.128.0.1']) {
