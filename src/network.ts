@@ -12,6 +12,7 @@ import {
   ConnectionBudget,
   DEFAULT_LOOKUPS,
   DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_REQUESTS_PER_SECOND,
   LookupLimiter,
   proxyEnvFor,
   type NetworkDecision,
@@ -27,6 +28,8 @@ export type NetworkResolver = (host: string) => Promise<string[]>;
 export interface ProxyOptions {
   /** Sockets the host holds for the sandbox at once: its connections to the proxy and forwarded ports and their upstreams (default 512). */
   maxConnections?: number;
+  /** Requests (proxy admissions and forwarded connections) per second, beyond which they wait their turn (default 1000; 0: unlimited). */
+  requestsPerSecond?: number;
   /** Its lookups running at once (default 4), waiting beyond those (default 32), deadline of one (default 5000 ms). */
   lookupConcurrency?: number;
   lookupQueue?: number;
@@ -127,7 +130,7 @@ export function serveChildNetwork(
         decide: policyDecider(policy),
         explicitAddress: explicitAddressRule(policy),
         onEvent: (event: NetworkEvent) => child.emit('network', event),
-        budget: new ConnectionBudget(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS),
+        budget: new ConnectionBudget(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS, options.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND),
         lookups: new LookupLimiter({
           concurrency: options.lookupConcurrency ?? DEFAULT_LOOKUPS.concurrency,
           queue: options.lookupQueue ?? DEFAULT_LOOKUPS.queue,

@@ -176,6 +176,7 @@ const optionsSchema = z
     proxy: z
       .object({
         maxConnections: z.number().int('must be an integer').min(1, 'must be >= 1').max(65536, 'must be <= 65536').optional(),
+        requestsPerSecond: z.number().int('must be an integer').min(0, 'must be >= 0').optional(),
         lookupConcurrency: z.number().int('must be an integer').min(1, 'must be >= 1').max(256, 'must be <= 256').optional(),
         lookupQueue: z.number().int('must be an integer').min(0, 'must be >= 0').max(4096, 'must be <= 4096').optional(),
         lookupTimeoutMs: z.number().int('must be an integer (ms)').min(1, 'must be >= 1').max(120_000, 'must be <= 120000').optional(),

@@ -49,6 +49,8 @@ const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
  */
 export const DEFAULT_MAX_CONNECTIONS = 512;
 /** Per sandbox: lookups at once, waiting beyond those, and the deadline of one. */
+/** Requests (admissions and forwarded connections) one sandbox may make per second. */
+export const DEFAULT_REQUESTS_PER_SECOND = 1000;
 export const DEFAULT_LOOKUPS = Object.freeze({ concurrency: 4, queue: 32, timeoutMs: 5_000 });
 const SOCKS_VERSION = 0x05;
 
@@ -500,6 +502,8 @@ export class EgressProxy extends EventEmitter {
   /** A connection to a forwarded host port: reported, dialled, spliced; no proxy protocol. */
   async #forward(listener: Listener, target: ForwardTarget, client: net.Socket): Promise<void> {
     clearTimeout(this.#handshakeTimers.get(client));
+    await throttle(listener.budget);
+    if (client.destroyed) return;
     this.#emitEvent(listener, { host: target.host, port: target.port, allowed: true, via: 'forward', reason: target.rule });
     let upstream: net.Socket;
     try {
@@ -532,6 +536,7 @@ export class EgressProxy extends EventEmitter {
 
   async #admit(client: net.Socket, rawHost: string, port: number, via: NetworkEvent['via']): Promise<Admission> {
     const listener = this.#owner.get(client);
+    await throttle(listener?.budget);
     const host = normalizeHost(rawHost);
     if (host === undefined) {
       return { ok: false, status: 400, socks: SocksReply.HOST_UNREACHABLE, message: `cannot parse destination host "${rawHost.slice(0, 200)}"` };
@@ -726,6 +731,13 @@ export class EgressProxy extends EventEmitter {
       for (const s of [client, upstream]) s.setTimeout(this.#idleTimeoutMs, () => s.destroy());
     }
   }
+}
+
+/** Waits the budget's turn for one more request (no timer at all within the rate). */
+function throttle(budget: ConnectionBudget | undefined): Promise<void> | undefined {
+  const wait = budget?.delayNext() ?? 0;
+  if (wait <= 0) return undefined;
+  return new Promise((resolve) => setTimeout(resolve, wait).unref());
 }
 
 /**

@@ -37,7 +37,29 @@ export class ConnectionBudget {
   refused = 0;
   /** A 'limit' event was sent for the current episode at the cap. */
   reported = false;
-  constructor(readonly max: number) {}
+  /** Requests admitted per second (a token bucket holding one second's worth); 0: unlimited. */
+  readonly rate: number;
+  #tokens: number;
+  #refilledAt = Date.now();
+  constructor(
+    readonly max: number,
+    rate = 0,
+  ) {
+    this.rate = rate;
+    this.#tokens = rate;
+  }
+  /**
+   * How long the next request must wait (ms) to stay within the rate, reserving its turn: a
+   * sandbox hammering the proxy is slowed to the rate instead of taking the host's event loop
+   * from every other sandbox. Waiting requests are bounded by the socket cap.
+   */
+  delayNext(now = Date.now()): number {
+    if (this.rate <= 0) return 0;
+    this.#tokens = Math.min(this.rate, this.#tokens + ((now - this.#refilledAt) * this.rate) / 1000);
+    this.#refilledAt = now;
+    this.#tokens -= 1;
+    return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens * 1000) / this.rate);
+  }
   /** One socket closed; the next episode at the cap is reported again once well below it. */
   release(): void {
     this.open--;

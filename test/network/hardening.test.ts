@@ -113,6 +113,15 @@ if (mode === 'proxy-get') {
   s.on('close', () => { console.log('answers ' + answers + ' closed'); process.exit(0); });
   s.on('error', () => {});
   setTimeout(() => { console.log('answers ' + answers + ' open'); process.exit(0); }, 3000);
+} else if (mode === 'hammer') {
+  // a refused CONNECTs over 20 lanes, one connection each; print the milliseconds it took
+  const started = Date.now(); let left = Number(a); let lanes = 20;
+  const lane = () => {
+    if (left-- <= 0) { if (--lanes === 0) console.log('ms ' + (Date.now() - started)); return; }
+    const s = net.connect(proxyPort, '127.0.0.1', () => s.write('CONNECT denied.test:80 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'));
+    s.on('error', () => {}); s.on('close', lane); s.resume();
+  };
+  for (let i = 0; i < 20; i++) lane();
 } else if (mode === 'udp') {
   const s = require('dgram').createSocket('udp4');
   s.send('tcp-entry', Number(a), '127.0.0.1', (e) => { console.log(e ? 'ERR ' + e.code : 'SENT'); s.close(); });
@@ -204,6 +213,20 @@ describe('the proxy is bounded per sandbox', () => {
       holding.close();
     }
   });
+
+  it('requests are admitted at most requestsPerSecond (1000) per sandbox (control: unlimited is faster)', async () => {
+    const policy = allowlist(tcp('allowed.test', originPort));
+    const took = async (requestsPerSecond: number) => {
+      const r = await run(policy, ['hammer', '4000'], { proxy: { dnsServers: [dns.server], requestsPerSecond } });
+      expect(r.network.filter((e) => e.host === 'denied.test' && !e.allowed)).toHaveLength(4000);
+      return Number(/ms (\d+)/.exec(r.stdout)?.[1]);
+    };
+    const limited = await took(1000);
+    const unlimited = await took(0);
+    // 1000 at once (the bucket holds one second's worth), then 3000 at 1000 per second.
+    expect(limited).toBeGreaterThanOrEqual(2500);
+    expect(unlimited).toBeLessThan(limited);
+  }, 60_000);
 
   it('the child gets its own RLIMIT_NOFILE: 4096 by default, maxOpenFiles to change it (control: DangerFullAccess inherits the host\'s)', async () => {
     const limit = async (policy: SandboxPolicy, extra: ExecOptions = {}) => {
