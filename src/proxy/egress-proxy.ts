@@ -501,7 +501,6 @@ export class EgressProxy extends EventEmitter {
 
   /** A connection to a forwarded host port: reported, dialled, spliced; no proxy protocol. */
   async #forward(listener: Listener, target: ForwardTarget, client: net.Socket): Promise<void> {
-    clearTimeout(this.#handshakeTimers.get(client));
     await throttle(listener.budget);
     if (client.destroyed) return;
     this.#emitEvent(listener, { host: target.host, port: target.port, allowed: true, via: 'forward', reason: target.rule });
