@@ -2,7 +2,7 @@
 //   cordon run [--policy FILE.json | --preset read-only|workspace-write|full-access] [--cwd DIR]
 //              [--allow-write DIR]... [--timeout SECONDS] [--report] [--best-effort]
 //              [--tmp private|host] [--device PATH]... [--protected-dirs placeholder|freeze|allow-create]
-//              [--allow-net DOMAIN[:PORT]]... [--network none|full] [--env filtered|minimal] [--keep-env NAME]...
+//              [--allow-domain DOMAIN[:PORT]]... [--allow-net] [--env-minimal] [--keep-env NAME]...
 //              -- COMMAND [ARGS...]
 //   cordon check [--json]
 // run exits with the command's status: 128+N when killed by signal N, 124 on timeout,
@@ -20,15 +20,15 @@ const USAGE = `usage:
   cordon run [--policy FILE.json | --preset read-only|workspace-write|full-access] [--cwd DIR]
              [--allow-write DIR]... [--timeout SECONDS] [--report] [--best-effort]
              [--tmp private|host] [--device PATH]... [--protected-dirs placeholder|freeze|allow-create]
-             [--allow-net DOMAIN[:PORT]]... [--network none|full] [--env filtered|minimal] [--keep-env NAME]...
+             [--allow-domain DOMAIN[:PORT]]... [--allow-net] [--env-minimal] [--keep-env NAME]...
              -- COMMAND [ARGS...]
   cordon check [--json]
 
-  --allow-net  allowlist entry (TCP; port 443 unless given): a name, *.name, an IP, a CIDR
-               range (10.0.0.0/8:5432), or localhost:PORT for one port of this host's loopback
-  --network    none (default) or full: unrestricted network (excludes --allow-net)
-  --env        minimal: pass only PATH, HOME, LANG, TERM of this environment (secrets are
-               always dropped); --keep-env NAME adds a name (and implies minimal)
+  --allow-domain  allowlist entry (TCP; port 443 unless given): a name, *.name, an IP, a CIDR
+                  range (10.0.0.0/8:5432), or localhost:PORT for one port of this host's loopback
+  --allow-net     unrestricted network (excludes --allow-domain); default: no network
+  --env-minimal   pass only PATH, HOME, LANG, TERM of this environment (secrets are always
+                  dropped); --keep-env NAME adds a name (and implies --env-minimal)
 `;
 
 class UsageError extends Error {}
@@ -46,7 +46,7 @@ interface RunArgs {
   protectedDirs?: 'placeholder' | 'freeze' | 'allow-create';
   allowNet: NetworkAllowlistEntry[];
   fullNetwork: boolean;
-  envMode: 'filtered' | 'minimal';
+  envMinimal: boolean;
   keepEnv: string[];
   command: string[];
 }
@@ -58,11 +58,11 @@ function allowlistEntry(text: string): NetworkAllowlistEntry {
   const bracketed = /^\[(.+)\](?::(.*))?$/.exec(text);
   if (bracketed) [domain, port] = [bracketed[1]!, bracketed[2] ?? '443'];
   else if (text.split(':').length === 2) [domain, port] = text.split(':') as [string, string];
-  if (!/^\d{1,5}$/.test(port)) throw new UsageError(`--allow-net ${text}: the port must be a number`);
+  if (!/^\d{1,5}$/.test(port)) throw new UsageError(`--allow-domain ${text}: the port must be a number`);
   try {
     return NetworkAllowlistEntry.withPort(domain, Number(port));
   } catch (err) {
-    throw new UsageError(`--allow-net ${text}: ${(err as Error).message}`);
+    throw new UsageError(`--allow-domain ${text}: ${(err as Error).message}`);
   }
 }
 
@@ -75,7 +75,7 @@ function parseRunArgs(argv: string[]): RunArgs {
     devices: [],
     allowNet: [],
     fullNetwork: false,
-    envMode: 'filtered',
+    envMinimal: false,
     keepEnv: [],
     command: [],
   };
@@ -109,16 +109,10 @@ function parseRunArgs(argv: string[]): RunArgs {
       const v = value();
       if (v !== 'placeholder' && v !== 'freeze' && v !== 'allow-create') throw new UsageError('--protected-dirs needs placeholder, freeze or allow-create');
       out.protectedDirs = v;
-    } else if (arg === '--allow-net') out.allowNet.push(allowlistEntry(value()));
-    else if (arg === '--network') {
-      const v = value();
-      if (v !== 'none' && v !== 'full') throw new UsageError('--network needs none or full');
-      out.fullNetwork = v === 'full';
-    } else if (arg === '--env') {
-      const v = value();
-      if (v !== 'filtered' && v !== 'minimal') throw new UsageError('--env needs filtered or minimal');
-      out.envMode = v;
-    } else if (arg === '--keep-env') out.keepEnv.push(value());
+    } else if (arg === '--allow-domain') out.allowNet.push(allowlistEntry(value()));
+    else if (arg === '--allow-net') out.fullNetwork = true;
+    else if (arg === '--env-minimal') out.envMinimal = true;
+    else if (arg === '--keep-env') out.keepEnv.push(value());
     else if (arg === '--report') out.report = true;
     else if (arg === '--best-effort') out.bestEffort = true;
     else if (!arg.startsWith('-')) {
@@ -128,7 +122,7 @@ function parseRunArgs(argv: string[]): RunArgs {
   }
   if (out.command.length === 0) throw new UsageError('missing COMMAND');
   if (out.policyFile && out.preset) throw new UsageError('--policy and --preset exclude each other');
-  if (out.fullNetwork && out.allowNet.length > 0) throw new UsageError('--network full and --allow-net exclude each other');
+  if (out.fullNetwork && out.allowNet.length > 0) throw new UsageError('--allow-net and --allow-domain exclude each other');
   return out;
 }
 
@@ -154,7 +148,7 @@ function buildPolicy(args: RunArgs): SandboxPolicy {
     }
   }
   if (args.allowNet.length === 0 && !args.fullNetwork) return policy;
-  if (policy.kind !== 'WorkspaceWrite' && policy.kind !== 'ReadOnly') throw new UsageError('--allow-net and --network need a read-only or workspace-write policy');
+  if (policy.kind !== 'WorkspaceWrite' && policy.kind !== 'ReadOnly') throw new UsageError('--allow-domain and --allow-net need a read-only or workspace-write policy');
   // The entries join the policy's own allowlist; the JSON loader turns network sockets on.
   const json = policy.toJSON() as { network_allowlist: unknown[]; seccomp_profile?: Record<string, unknown> };
   return SandboxPolicy.parse({
@@ -177,7 +171,7 @@ async function run(argv: string[]): Promise<number> {
     ...(args.tmp ? { tmp: args.tmp } : {}),
     ...(args.devices.length > 0 ? { devices: args.devices } : {}),
     ...(args.protectedDirs ? { protectedDirs: args.protectedDirs } : {}),
-    ...(args.envMode === 'minimal' || args.keepEnv.length > 0 ? { inheritEnv: args.envMode === 'minimal' && args.keepEnv.length === 0 ? ('minimal' as const) : args.keepEnv } : {}),
+    ...(args.envMinimal || args.keepEnv.length > 0 ? { inheritEnv: args.keepEnv.length === 0 ? ('minimal' as const) : args.keepEnv } : {}),
     ...(args.timeoutSecs !== undefined ? { timeout: Math.round(args.timeoutSecs * 1000) } : {}),
   });
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);

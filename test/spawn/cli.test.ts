@@ -110,14 +110,16 @@ describe('cordon run: network and environment flags', () => {
       child.on('close', (status) => resolve({ status, stdout, stderr }));
     });
 
-  it('--allow-net localhost:PORT reaches that host port (control: without it the network is off and says so)', async () => {
+  it('--allow-domain localhost:PORT reaches that host port (control: without it the network is off and says so)', async () => {
     const http = await import('node:http');
     const server = http.createServer((_, res) => res.end('from-host\n'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as import('node:net').AddressInfo).port;
     try {
-      const allowed = await cordonAsync(['run', '--allow-net', `localhost:${port}`, '--', 'curl', '-sS', `http://localhost:${port}/`]);
+      const allowed = await cordonAsync(['run', '--allow-domain', `localhost:${port}`, '--', 'curl', '-sS', `http://localhost:${port}/`]);
       expect(allowed).toMatchObject({ status: 0, stdout: 'from-host\n' });
+      const full = await cordonAsync(['run', '--allow-net', '--', 'curl', '-sS', `http://127.0.0.1:${port}/`]);
+      expect(full).toMatchObject({ status: 0, stdout: 'from-host\n' });
       const off = await cordonAsync(['run', '--', 'curl', '-sS', `http://localhost:${port}/`]);
       expect(off.status).not.toBe(0);
       expect(off.stderr).toContain('cordon-network-is-off');
@@ -127,19 +129,19 @@ describe('cordon run: network and environment flags', () => {
   });
 
   it('bad network flags are usage errors (125) naming the problem', () => {
-    const both = cordon('run', '--network', 'full', '--allow-net', 'a.test', '--', 'true');
+    const both = cordon('run', '--allow-net', '--allow-domain', 'a.test', '--', 'true');
     expect(both.status).toBe(125);
     expect(both.stderr).toContain('exclude each other');
-    const bad = cordon('run', '--allow-net', 'a..test:80', '--', 'true');
+    const bad = cordon('run', '--allow-domain', 'a..test:80', '--', 'true');
     expect(bad.status).toBe(125);
-    expect(bad.stderr).toContain('--allow-net a..test:80');
-    expect(cordon('run', '--allow-net', 'a.test:http', '--', 'true').stderr).toContain('port must be a number');
+    expect(bad.stderr).toContain('--allow-domain a..test:80');
+    expect(cordon('run', '--allow-domain', 'a.test:http', '--', 'true').stderr).toContain('port must be a number');
   });
 
-  it('--env minimal passes only PATH, HOME, LANG, TERM; --keep-env adds a name (control: filtered passes it)', async () => {
+  it('--env-minimal passes only PATH, HOME, LANG, TERM; --keep-env adds a name (control: filtered passes it)', async () => {
     const env = { ...process.env, CORDON_CLI_PLAIN: 'plain' };
     expect((await cordonAsync(['run', '--', 'env'], env)).stdout).toContain('CORDON_CLI_PLAIN=plain');
-    expect((await cordonAsync(['run', '--env', 'minimal', '--', 'env'], env)).stdout).not.toContain('CORDON_CLI_PLAIN');
+    expect((await cordonAsync(['run', '--env-minimal', '--', 'env'], env)).stdout).not.toContain('CORDON_CLI_PLAIN');
     expect((await cordonAsync(['run', '--keep-env', 'CORDON_CLI_PLAIN', '--', 'env'], env)).stdout).toContain('CORDON_CLI_PLAIN=plain');
   });
 });
