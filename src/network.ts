@@ -15,6 +15,7 @@ import {
   DEFAULT_REQUESTS_PER_SECOND,
   LookupLimiter,
   proxyEnvFor,
+  type EgressProxyOptions,
   type NetworkDecision,
   type NetworkEvent,
 } from './proxy/index.js';
@@ -38,7 +39,7 @@ export interface ProxyOptions {
   dnsServers?: readonly string[];
   /** Proxy-wide: deadline of a client's request head or SOCKS5 handshake (default 10 000 ms). */
   handshakeTimeoutMs?: number;
-  /** Proxy-wide: a tunnel idle both ways this long is closed (default 120 000 ms; 0: never). */
+  /** Proxy-wide: a client connection (after its head) or upstream with no traffic this long is closed (default 120 000 ms; 0: never). */
   idleTimeoutMs?: number;
 }
 
@@ -63,7 +64,10 @@ export function policyDecider(policy: SandboxPolicy): (host: string, port: numbe
   };
 }
 
-/** The IP/CIDR (or loopback-name) TCP entry naming `address:port` itself, if any. */
+/**
+ * The IP or CIDR TCP entry naming `address:port` itself, if any (the proxy treats `localhost`
+ * entries as naming the loopback on its own).
+ */
 export function explicitAddressRule(policy: SandboxPolicy): (address: string, port: number) => string | undefined {
   const named = policy.networkAllowlist().filter((e) => e.protocol === 'tcp' && isIpPattern(e.domain));
   return (address, port) => {
@@ -74,14 +78,21 @@ export function explicitAddressRule(policy: SandboxPolicy): (address: string, po
 
 const resolverKeys = new WeakMap<NetworkResolver, string>();
 let resolverSerial = 0;
-function proxyKey(resolve: NetworkResolver | undefined, options: ProxyOptions): string {
+/** The options that belong to the whole proxy (sandboxes with the same ones share it), those set only. */
+function proxyWide(options: ProxyOptions): Partial<EgressProxyOptions> {
+  const { dnsServers, handshakeTimeoutMs, idleTimeoutMs, lookupTimeoutMs } = options;
+  return Object.fromEntries(
+    Object.entries({ dnsServers, handshakeTimeoutMs, idleTimeoutMs, lookupTimeoutMs }).filter(([, v]) => v !== undefined),
+  ) as Partial<EgressProxyOptions>;
+}
+
+function proxyKey(resolve: NetworkResolver | undefined, wide: Partial<EgressProxyOptions>): string {
   let key = 'cordon:system-dns';
   if (resolve) {
     key = resolverKeys.get(resolve) ?? `cordon:resolver-${++resolverSerial}`;
     resolverKeys.set(resolve, key);
   }
-  const wide = [options.dnsServers ?? null, options.handshakeTimeoutMs ?? null, options.idleTimeoutMs ?? null, options.lookupTimeoutMs ?? null];
-  return wide.every((v) => v === null) ? key : `${key}:${JSON.stringify(wide)}`;
+  return Object.keys(wide).length === 0 ? key : `${key}:${JSON.stringify(wide)}`;
 }
 
 /**
@@ -109,14 +120,12 @@ export function serveChildNetwork(
   const closeAll = () => {
     for (const fd of fds) native().closeFd(fd);
   };
-  acquireProxy(proxyKey(resolve, options), {
+  const wide = proxyWide(options);
+  acquireProxy(proxyKey(resolve, wide), {
     // The shared proxy's own port is not used by sandboxes: refuse everything there.
     decide: () => ({ allowed: false, rule: 'connections must arrive through a sandbox listener' }),
     ...(resolve ? { resolve } : {}),
-    ...(options.dnsServers ? { dnsServers: options.dnsServers } : {}),
-    ...(options.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: options.handshakeTimeoutMs } : {}),
-    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
-    ...(options.lookupTimeoutMs !== undefined ? { lookupTimeoutMs: options.lookupTimeoutMs } : {}),
+    ...wide,
   }).then(
     (lease) => {
       release = () => lease.release();

@@ -294,10 +294,10 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
   const confining = isConfining(policy);
   const missing: string[] = [];
   const requestedNetwork = networkMode(policy);
+  const profile = policy.seccompProfile();
   // A profile that refuses network sockets while the policy turns the network on: the filter
   // wins (every socket(AF_INET) fails), so the sandbox has no network, and the report says so.
-  const profileRefusesSockets =
-    confining && requestedNetwork !== 'none' && !policy.seccompProfile().allowNetworkSockets && !policy.seccompProfile().logOnly;
+  const profileRefusesSockets = confining && requestedNetwork !== 'none' && !profile.allowNetworkSockets && !profile.logOnly;
   const socketContradiction = profileRefusesSockets
     ? `network: the policy turns the network on (${requestedNetwork === 'full' ? 'network_access' : 'network_allowlist'}) but seccomp_profile.allow_network_sockets is false, so every inet socket is refused: set seccomp_profile.allow_network_sockets to true (or leave seccomp_profile out), or turn the network off`
     : undefined;
@@ -313,7 +313,6 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     ? probe.mountNamespace && probe.pidNamespace
     : probe.userNamespaces && probe.mountNamespace && probe.pidNamespace;
   const useNamespaces = confining && options.namespaces && canNamespace;
-  const profile = policy.seccompProfile();
   const arch = seccompArch();
   // No network: a network namespace keeps the host's loopback services, abstract unix sockets
   // and network view away from the sandbox, and, as much, the sandbox's own sockets away from

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { accessSync, constants as fsConstants, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import net from 'node:net';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, homedir } from 'node:os';
 import { delimiter, resolve as resolvePath } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { CordonError, SandboxSetupError, SpawnOptionsError, EnforcementError } from './errors.js';
@@ -14,7 +14,6 @@ import { inheritedEnv, inheritedEnvBlock, MINIMAL_ENV_NAMES, narrowEnv, toEnvBlo
 import { native, type NativeSpawned, type NativeStdio } from './native.js';
 import { sandboxProxyEnv, serveChildNetwork } from './network.js';
 import { npmrcSettings, offlineEnv, privateCacheEnv } from './tool-env.js';
-import { homedir } from 'node:os';
 import type { NetworkEvent } from './proxy/index.js';
 import { classifyTermination, LimitSession, type LimitsPlan } from './limits.js';
 import { policySandbox, sandboxForSpawn, type EnforcementReport, type SpawnSandbox } from './plan.js';
