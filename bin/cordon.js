@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+'use strict';
 // The cordon CLI; the implementation lives in dist/cli.js (src/cli.ts).
-import { main } from '../dist/cli.js';
+const { main } = require('../dist/cli.js');
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,8 +1,6 @@
 // The one place that loads the addon: lazily, once. Importing cordon works on every platform;
 // only calls that need the kernel throw UnsupportedPlatformError off Linux.
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { UnsupportedPlatformError } from './errors.js';
 import type { NativeBinding } from './native-types.js';
 
@@ -12,7 +10,7 @@ let binding: NativeBinding | undefined;
 let loadError: Error | undefined;
 
 /** The package root (one level above dist/ or src/). */
-export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const packageRoot = join(__dirname, '..');
 
 /** Returns the native binding, loading it on first use. */
 export function native(): NativeBinding {
@@ -26,7 +24,6 @@ export function native(): NativeBinding {
     throw loadError;
   }
   try {
-    const require = createRequire(import.meta.url);
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
     binding = load(packageRoot);
     return binding;

@@ -1,8 +1,8 @@
-// The reference wire format (snake_case JSON with a `type` tag) and its zod schemas. Every
+// The reference wire format (snake_case JSON with a `type` tag) and its shape checks. Every
 // policy, whether parsed from JSON or built by a constructor, passes through `parseWire`
 // before anything else looks at it, so one set of rules (and messages) covers both.
-import { z } from 'zod';
 import { PolicyError, type PolicyIssue } from '../errors.js';
+import { arrayOf, boolean, integer, nullable, object, oneOf, optional, pathJoin, string, type Shape } from './shape.js';
 import { domainPatternProblem } from './domain.js';
 import { isHomeRelative } from './paths.js';
 import { DEFAULT_BLOCKED_SYSCALLS, syscallNameProblem } from './syscalls.js';
@@ -90,14 +90,8 @@ const MSG = {
   protocol: 'must be "tcp" or "udp"',
 };
 
-// Zod reports a missing key as a type error on `undefined`; say "required" instead.
-const typed = (message: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? 'required' : message) });
-
-function refined(check: (s: string) => string | undefined) {
-  return z.string(typed(MSG.string)).superRefine((s, ctx) => {
-    const problem = check(s);
-    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-  });
+function refined(check: (s: string) => string | undefined): Shape<string> {
+  return string(MSG.string, check);
 }
 
 function absolutePathProblem(p: string): string | undefined {
@@ -122,59 +116,59 @@ const strictSeccompJson = (): SeccompProfileJson => ({
   log_only: false,
 });
 
+// Strict schemas report unknown keys (reference JSON and constructors); loose ones drop them.
 function buildSchemas(strict: boolean) {
-  const object = <T extends z.ZodRawShape>(shape: T) =>
-    strict ? z.strictObject(shape, typed(MSG.object)) : z.object(shape, typed(MSG.object));
-  const bool = () => z.boolean(typed(MSG.boolean));
-  const limit = (dflt: number) => z.number(typed(MSG.limit)).int(MSG.limit).min(0, MSG.limit).max(Number.MAX_SAFE_INTEGER, MSG.limit).default(dflt);
+  const record = (fields: Parameters<typeof object>[0]) => object(fields, MSG.object, strict ? 'report' : 'strip');
+  const bool = (dflt: boolean) => optional(boolean(MSG.boolean), () => dflt);
+  const limit = (dflt: number) => optional(integer(MSG.limit), () => dflt);
 
-  const entry = object({
+  const entry = record({
     domain: refined(domainPatternProblem),
-    port: z.number(typed(MSG.port)).int(MSG.port).min(0, MSG.port).max(65535, MSG.port).default(443),
-    protocol: z.enum(['tcp', 'udp'], typed(MSG.protocol)).default('tcp'),
+    port: optional(integer(MSG.port, 0, 65535), () => 443),
+    protocol: optional(oneOf(['tcp', 'udp'], MSG.protocol), () => 'tcp'),
   });
-  const allowlist = z.array(entry, typed(MSG.array)).default(() => []);
-  const sensitivePath = object({
+  const allowlist = optional(arrayOf(entry, MSG.array), () => []);
+  const sensitivePath = record({
     path: refined(sensitivePathProblem),
-    block_read: bool().default(true),
-    block_write: bool().default(true),
+    block_read: bool(true),
+    block_write: bool(true),
   });
   // Absent fields inside resource_limits take the default limits' values (lenient, like the
   // whole-policy defaults); an explicit null is refused, as serde would.
-  const limits = object({
+  const limits = record({
     max_memory_mb: limit(DEFAULT_LIMITS_JSON.max_memory_mb),
     max_pids: limit(DEFAULT_LIMITS_JSON.max_pids),
     max_disk_mb: limit(DEFAULT_LIMITS_JSON.max_disk_mb),
     cpu_time_secs: limit(DEFAULT_LIMITS_JSON.cpu_time_secs),
     timeout_secs: limit(DEFAULT_LIMITS_JSON.timeout_secs),
   });
-  const seccomp = object({
-    blocked_syscalls: z.array(refined(syscallNameProblem), typed(MSG.array)).default(() => [...DEFAULT_BLOCKED_SYSCALLS]),
-    allow_namespaces: bool().default(false),
-    allow_network_sockets: bool().default(false),
-    log_only: bool().default(false),
+  const seccomp = record({
+    blocked_syscalls: optional(arrayOf(refined(syscallNameProblem), MSG.array), () => [...DEFAULT_BLOCKED_SYSCALLS]),
+    allow_namespaces: bool(false),
+    allow_network_sockets: bool(false),
+    log_only: bool(false),
   });
   const policies = {
-    read_only: object({
-      type: z.literal('read_only'),
-      network_access: bool().default(false),
+    read_only: record({
+      type: oneOf(['read_only'], 'must be "read_only"'),
+      network_access: bool(false),
       network_allowlist: allowlist,
     }),
-    workspace_write: object({
-      type: z.literal('workspace_write'),
-      writable_roots: z.array(object({ root: refined(absolutePathProblem) }), typed(MSG.array)),
-      network_access: bool().default(false),
+    workspace_write: record({
+      type: oneOf(['workspace_write'], 'must be "workspace_write"'),
+      writable_roots: arrayOf(record({ root: refined(absolutePathProblem) }), MSG.array),
+      network_access: bool(false),
       network_allowlist: allowlist,
-      sensitive_paths: z.array(sensitivePath, typed('must be an array or null')).nullable().default(null),
-      resource_limits: limits.default(() => ({ ...DEFAULT_LIMITS_JSON })),
-      seccomp_profile: seccomp.default(strictSeccompJson),
-      exclude_tmpdir_env_var: bool().default(false),
-      exclude_slash_tmp: bool().default(false),
+      sensitive_paths: optional(nullable(arrayOf(sensitivePath, 'must be an array or null')), () => null),
+      resource_limits: optional<unknown>(limits, () => ({ ...DEFAULT_LIMITS_JSON })),
+      seccomp_profile: optional<unknown>(seccomp, strictSeccompJson),
+      exclude_tmpdir_env_var: bool(false),
+      exclude_slash_tmp: bool(false),
     }),
-    danger_full_access: object({ type: z.literal('danger_full_access') }),
-    external_sandbox: object({
-      type: z.literal('external_sandbox'),
-      description: z.string(typed(MSG.string)),
+    danger_full_access: record({ type: oneOf(['danger_full_access'], 'must be "danger_full_access"') }),
+    external_sandbox: record({
+      type: oneOf(['external_sandbox'], 'must be "external_sandbox"'),
+      description: string(MSG.string),
     }),
   };
   return { entry, sensitivePath, limits, seccomp, policies };
@@ -183,34 +177,16 @@ function buildSchemas(strict: boolean) {
 const STRICT = buildSchemas(true);
 const LOOSE = buildSchemas(false);
 
+/** Runs a check from the top; throws PolicyError with its issues (each path once per message). */
+function checked<T>(shape: Shape<T>, input: unknown): T {
+  const issues: PolicyIssue[] = [];
+  const out = shape(input, '', issues);
+  if (issues.length > 0) throw new PolicyError(issues);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors
-
-function pathOf(base: string, segments: readonly PropertyKey[]): string {
-  let out = base;
-  for (const key of segments) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out;
-}
-
-function issuesOf(error: z.ZodError, base = ''): PolicyIssue[] {
-  const out: PolicyIssue[] = [];
-  const seen = new Set<string>();
-  const add = (path: string, message: string) => {
-    // One value can fail several checks with the same message (2**53: not an int, too big).
-    const key = `${path}\0${message}`;
-    if (!seen.has(key)) out.push({ path, message });
-    seen.add(key);
-  };
-  for (const issue of error.issues) {
-    const at = pathOf(base, issue.path);
-    if (issue.code === 'unrecognized_keys') for (const key of issue.keys) add(pathOf(at, [key]), 'unknown key');
-    else add(at, issue.message);
-  }
-  return out;
-}
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -248,9 +224,7 @@ export function parseWire(input: unknown, strict = true): SandboxPolicyJson {
         { path: 'type', message: `unknown policy type ${describe(type)} (expected read_only, workspace_write, danger_full_access or external_sandbox)` },
       ]);
     }
-    const result = schemas[type as keyof typeof schemas].safeParse(input);
-    if (!result.success) throw new PolicyError(issuesOf(result.error));
-    const parsed = result.data as SandboxPolicyJson;
+    const parsed = checked(schemas[type as keyof typeof schemas], input) as unknown as SandboxPolicyJson;
     // A workspace_write policy with the network on and no seccomp_profile gets the strict
     // profile with network sockets allowed: what workspaceWriteWithNetwork builds, and what
     // "network_access": true says. (The strict default alone would refuse every socket.)
@@ -299,7 +273,7 @@ function toWireKeys(input: unknown, keys: Readonly<Record<string, string>>, at: 
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
     const camel = wireOnly.get(key);
-    if (camel !== undefined) issues.push({ path: pathOf(at, [key]), message: `unknown key (use ${camel})` });
+    if (camel !== undefined) issues.push({ path: pathJoin(at, key), message: `unknown key (use ${camel})` });
     else out[Object.hasOwn(keys, key) ? (keys[key] as string) : key] = value;
   }
   return out;
@@ -355,10 +329,9 @@ export function validateComponent(kind: 'networkAllowlistEntry' | 'sensitivePath
     const issues: PolicyIssue[] = [];
     const wire = kind === 'sensitivePath' ? toWireKeys(input, SENSITIVE_KEYS, '', issues) : input;
     const schema = kind === 'sensitivePath' ? STRICT.sensitivePath : STRICT.entry;
-    const result = schema.safeParse(wire);
-    if (!result.success) issues.push(...issuesOf(result.error));
-    if (issues.length > 0 || !result.success) throw new PolicyError(issues);
-    return kind === 'sensitivePath' ? sensitivePathFromJson(result.data as SensitivePathJson) : entryFromJson(result.data as NetworkAllowlistEntryJson);
+    const data = schema(wire, '', issues);
+    if (issues.length > 0) throw new PolicyError(issues);
+    return kind === 'sensitivePath' ? sensitivePathFromJson(data as unknown as SensitivePathJson) : entryFromJson(data as unknown as NetworkAllowlistEntryJson);
   });
 }
 
