@@ -1,10 +1,10 @@
-// Spawn option validation: one zod schema, one error type (SpawnOptionsError) naming each bad
+// Spawn option validation: one shape check (src/policy/shape.ts), one error type (SpawnOptionsError) naming each bad
 // field, checked before anything is spawned.
 import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import { z } from 'zod';
 import { SpawnOptionsError, type PolicyIssue } from './errors.js';
 import type { SandboxPolicy } from './policy/index.js';
+import { arrayOf, boolean, either, integer, object, oneOf, optional, pathJoin, recordOf, satisfies, string, type Shape } from './policy/shape.js';
 import type { ProxyOptions } from './network.js';
 
 /** A stream with an underlying fd (fs.WriteStream once open, process.stdout...). */
@@ -25,6 +25,12 @@ export interface SpawnOptions {
   env?: Record<string, string | undefined>;
   /** 'pipe' | 'inherit' | 'ignore', or one entry per fd 0..2. Default 'pipe'. */
   stdio?: StdioOption | [StdioOption, StdioOption, StdioOption];
+  /**
+   * Run the command through a shell inside the sandbox, as child_process does: true for
+   * /bin/sh, or a shell's path; the command and args are joined with spaces into one `-c` line
+   * (so quote what the shell must not split). Default false.
+   */
+  shell?: boolean | string;
   /** Wall-clock limit in ms; 0 disables. Default: the policy's timeout_secs (0 there means 300 s). */
   timeout?: number;
   /** Signal sent on timeout or abort (default 'SIGTERM'); SIGKILL follows after killGraceMs. */
@@ -110,6 +116,8 @@ export interface SpawnOptions {
 
 /** Spawn options after validation and defaults. */
 export interface ResolvedSpawnOptions {
+  /** The program to run: the command, or the shell when `shell` is set. */
+  file: string;
   args: readonly string[];
   policy: SpawnOptions['policy'];
   cwd: string;
@@ -136,113 +144,129 @@ export interface ResolvedSpawnOptions {
   toolCaches: 'private' | 'host';
 }
 
-const noNul = (what: string) => (s: string) => !s.includes('\0') || `${what} must not contain NUL bytes`;
-const stringNoNul = (what: string) =>
-  z.string().check((ctx) => {
-    const ok = noNul(what)(ctx.value);
-    if (ok !== true) ctx.issues.push({ code: 'custom', message: ok, input: ctx.value });
-  });
-
-const fdNumber = z.number().int('must be an integer fd').nonnegative('must be a non-negative fd');
-const stdioEntry = z.union([
-  z.enum(['pipe', 'inherit', 'ignore']),
-  fdNumber,
-  z.custom<FdStream>((v) => typeof v === 'object' && v !== null && Number.isInteger((v as FdStream).fd) && (v as FdStream).fd >= 0, {
-    message: "must be 'pipe', 'inherit', 'ignore', an fd, or a stream with an open fd",
-  }),
-]);
-
-const optionsSchema = z
-  .object({
-    policy: z.unknown().optional(),
-    cwd: stringNoNul('cwd').min(1, 'must not be empty').optional(),
-    env: z.record(z.string(), z.union([stringNoNul('env value'), z.undefined()])).optional(),
-    stdio: z.union([stdioEntry, z.tuple([stdioEntry, stdioEntry, stdioEntry])]).optional(),
-    timeout: z.number().int('must be an integer (ms)').nonnegative('must be >= 0').optional(),
-    killSignal: z.union([z.string(), z.number().int()]).optional(),
-    killGraceMs: z.number().int('must be an integer (ms)').nonnegative('must be >= 0').optional(),
-    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { message: 'must be an AbortSignal' }).optional(),
-    argv0: stringNoNul('argv0').optional(),
-    enforcement: z.enum(['strict', 'best-effort']).optional(),
-    namespaces: z.boolean().optional(),
-    landlockAbiCap: z.number().int('must be an integer').min(0, 'must be >= 0').optional(),
-    networkNamespace: z.enum(['shared', 'private']).optional(),
-    prewarm: z.boolean().optional(),
-    networkResolver: z.custom<(host: string) => Promise<string[]>>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
-    tmp: z.enum(['private', 'host']).optional(),
-    protectedDirs: z.enum(['placeholder', 'freeze', 'allow-create']).optional(),
-    tmpSizeMb: z.number().int('must be an integer (MiB)').min(1, 'must be >= 1').max(1 << 20, 'must be <= 1048576').optional(),
-    devices: z.array(stringNoNul('device path').regex(/^\/dev\/[^\0]+$/, 'must be a path under /dev/')).max(16, 'at most 16 devices').optional(),
-    proxy: z
-      .object({
-        maxConnections: z.number().int('must be an integer').min(1, 'must be >= 1').max(65536, 'must be <= 65536').optional(),
-        requestsPerSecond: z.number().int('must be an integer').min(0, 'must be >= 0').optional(),
-        lookupConcurrency: z.number().int('must be an integer').min(1, 'must be >= 1').max(256, 'must be <= 256').optional(),
-        lookupQueue: z.number().int('must be an integer').min(0, 'must be >= 0').max(4096, 'must be <= 4096').optional(),
-        lookupTimeoutMs: z.number().int('must be an integer (ms)').min(1, 'must be >= 1').max(120_000, 'must be <= 120000').optional(),
-        dnsServers: z
-          .array(z.string().regex(/^(\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:.]+)$/, 'must be an IP address, ip:port or [ipv6]:port'))
-          .min(1, 'must not be empty')
-          .max(8, 'at most 8 servers')
-          .optional(),
-        handshakeTimeoutMs: z.number().int('must be an integer (ms)').min(1, 'must be >= 1').optional(),
-        idleTimeoutMs: z.number().int('must be an integer (ms)').min(0, 'must be >= 0').optional(),
-      })
-      .strict()
-      .optional(),
-    maxOpenFiles: z.number().int('must be an integer').min(16, 'must be >= 16').max(1 << 30, 'must be <= 1073741824').optional(),
-    inheritEnv: z
-      .union([
-        z.enum(['filtered', 'minimal']),
-        z.array(z.string().regex(/^[^=\0]+$/, 'must be a variable name (no "=" or NUL)')).max(256, 'at most 256 names'),
-      ])
-      .optional(),
-    toolCaches: z.enum(['private', 'host']).optional(),
-  })
-  .strict();
-
-// The options of a typical exec loop, checked without zod (~40 µs a spawn there): true only
-// when every key is one of these with a value the schema accepts as is. Anything else (env,
-// a stream, a bad value) goes through the schema, which names what is wrong.
-const STDIO_WORDS = new Set<unknown>(['pipe', 'inherit', 'ignore']);
-const isCount = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
-const isCleanString = (v: unknown) => typeof v === 'string' && !v.includes('\0');
-const PLAIN_CHECKS: Record<string, (v: unknown) => boolean> = {
-  policy: () => true,
-  cwd: (v) => isCleanString(v) && (v as string).length > 0,
-  stdio: (v) => STDIO_WORDS.has(v) || (Array.isArray(v) && v.length === 3 && v.every((e) => STDIO_WORDS.has(e))),
-  timeout: isCount,
-  killGraceMs: isCount,
-  killSignal: (v) => typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v)),
-  argv0: isCleanString,
-  enforcement: (v) => v === 'strict' || v === 'best-effort',
-  namespaces: (v) => typeof v === 'boolean',
-  prewarm: (v) => typeof v === 'boolean',
-  tmp: (v) => v === 'private' || v === 'host',
-  protectedDirs: (v) => v === 'placeholder' || v === 'freeze' || v === 'allow-create',
-  networkNamespace: (v) => v === 'shared' || v === 'private',
-  toolCaches: (v) => v === 'private' || v === 'host',
-  signal: (v) => v instanceof AbortSignal,
-};
-function plainlyValid(options: object): boolean {
-  if (Object.getPrototypeOf(options) !== Object.prototype) return false;
-  for (const key of Object.keys(options)) {
-    const value = (options as Record<string, unknown>)[key];
-    if (value === undefined) continue;
-    const check = PLAIN_CHECKS[key];
-    if (check === undefined || !check(value)) return false;
+const noNul = (what: string) => (s: string) => (s.includes('\0') ? `${what} must not contain NUL bytes` : undefined);
+const cleanString = (what: string, message = 'must be a string') => string(message, noNul(what));
+const ms = (min: number) => integer(`must be an integer (ms) >= ${min}`, min);
+const STDIO_ENTRY_MESSAGE = "must be 'pipe', 'inherit', 'ignore', an fd (integer >= 0), or a stream with an open fd";
+const isFdStream = (v: unknown) => typeof v === 'object' && v !== null && Number.isSafeInteger((v as FdStream).fd) && (v as FdStream).fd >= 0;
+const stdioEntry = either<StdioOption>(
+  [oneOf(['pipe', 'inherit', 'ignore'], ''), integer('', 0, 2 ** 31 - 1), satisfies(isFdStream, '')],
+  STDIO_ENTRY_MESSAGE,
+);
+const stdioShape: Shape<SpawnOptions['stdio']> = (value, at, issues) => {
+  if (!Array.isArray(value)) return stdioEntry(value, at, issues);
+  if (value.length !== 3) {
+    issues.push({ path: at, message: `must be one entry or three (stdin, stdout, stderr), got ${value.length}` });
+    return value as never;
   }
-  return true;
+  return value.map((v, i) => stdioEntry(v, pathJoin(at, i), issues)) as [StdioOption, StdioOption, StdioOption];
+};
+
+// child_process options that have no meaning for a sandboxed command, and why: named instead of
+// "unknown", so a caller porting from spawn() learns what to do instead.
+const UNSUPPORTED: Readonly<Record<string, string>> = {
+  uid: 'the command runs as the caller (uid changes need privileges cordon does not use); run cordon itself as that user',
+  gid: 'the command runs with the caller\'s groups (gid changes need privileges cordon does not use); run cordon itself as that user',
+  detached: 'a sandboxed command never outlives its sandbox (the whole tree dies with it); keep the host alive, or use timeout: 0',
+  windowsHide: 'it is Windows-only and cordon runs on Linux; drop it',
+  windowsVerbatimArguments: 'it is Windows-only and cordon runs on Linux; drop it',
+  serialization: 'there is no IPC channel into a sandbox (stdio only)',
+};
+
+function reportUnknownOptions(keys: string[], at: string, issues: PolicyIssue[]): void {
+  const unknown: string[] = [];
+  for (const key of keys) {
+    const why = UNSUPPORTED[key];
+    if (why !== undefined) issues.push({ path: pathJoin(at, key), message: `not supported, because ${why}` });
+    else unknown.push(key);
+  }
+  if (unknown.length > 0) issues.push({ path: at, message: `unknown option(s): ${unknown.join(', ')}` });
 }
 
-function issuesOf(error: z.ZodError, prefix: string): PolicyIssue[] {
-  return error.issues.map((issue) => {
-    let path = prefix;
-    for (const key of issue.path) path += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
-    const message =
-      issue.code === 'unrecognized_keys' ? `unknown option(s): ${issue.keys.join(', ')}` : issue.message;
-    return { path, message };
-  });
+const proxyShape = object(
+  {
+    maxConnections: optional(integer('must be an integer from 1 to 65536', 1, 65536)),
+    requestsPerSecond: optional(integer('must be an integer >= 0 (0: no limit)')),
+    lookupConcurrency: optional(integer('must be an integer from 1 to 256', 1, 256)),
+    lookupQueue: optional(integer('must be an integer from 0 to 4096', 0, 4096)),
+    lookupTimeoutMs: optional(integer('must be an integer (ms) from 1 to 120000', 1, 120_000)),
+    dnsServers: optional(
+      arrayOf(
+        string('must be an IP address, ip:port or [ipv6]:port', (s) =>
+          /^(\[[0-9a-fA-F:.]+\](:\d{1,5})?|[0-9a-fA-F:.]+)$/.test(s) ? undefined : 'must be an IP address, ip:port or [ipv6]:port',
+        ),
+        'must be an array of IP addresses',
+        { count: 8, message: 'at most 8 servers' },
+      ),
+    ),
+    handshakeTimeoutMs: optional(ms(1)),
+    idleTimeoutMs: optional(ms(0)),
+  },
+  'must be an object',
+  (keys, at, issues) => issues.push({ path: at, message: `unknown option(s): ${keys.join(', ')}` }),
+);
+
+const optionsShape = object(
+  {
+    policy: optional(satisfies(() => true, '')),
+    cwd: optional(string('must be a non-empty string', (s) => (s.length === 0 ? 'must not be empty' : undefined), noNul('cwd'))),
+    env: optional(recordOf(satisfies((v) => v === undefined || typeof v === 'string', 'must be a string'), 'must be an object of strings')),
+    stdio: optional(stdioShape),
+    shell: optional(either<boolean | string>([boolean(''), string('', (s) => (s.length === 0 || s.includes('\0') ? 'bad' : undefined))], 'must be true, false, or the path of a shell')),
+    timeout: optional(ms(0)),
+    killSignal: optional(either<string | number>([string(''), integer('', 0, 64)], 'must be a signal name or number')),
+    killGraceMs: optional(ms(0)),
+    signal: optional(satisfies((v) => v instanceof AbortSignal, 'must be an AbortSignal')),
+    argv0: optional(cleanString('argv0')),
+    enforcement: optional(oneOf(['strict', 'best-effort'], "must be 'strict' or 'best-effort'")),
+    namespaces: optional(boolean('must be a boolean')),
+    landlockAbiCap: optional(integer('must be an integer >= 0')),
+    networkNamespace: optional(oneOf(['shared', 'private'], "must be 'shared' or 'private'")),
+    prewarm: optional(boolean('must be a boolean')),
+    networkResolver: optional(satisfies((v) => typeof v === 'function', 'must be a function')),
+    tmp: optional(oneOf(['private', 'host'], "must be 'private' or 'host'")),
+    protectedDirs: optional(oneOf(['placeholder', 'freeze', 'allow-create'], "must be 'placeholder', 'freeze' or 'allow-create'")),
+    tmpSizeMb: optional(integer('must be an integer (MiB) from 1 to 1048576', 1, 1 << 20)),
+    devices: optional(
+      arrayOf(
+        string('must be a path under /dev/', (s) => (/^\/dev\/[^\0]+$/.test(s) ? undefined : 'must be a path under /dev/')),
+        'must be an array of paths under /dev/',
+        { count: 16, message: 'at most 16 devices' },
+      ),
+    ),
+    proxy: optional(proxyShape),
+    maxOpenFiles: optional(integer('must be an integer from 16 to 1073741824', 16, 1 << 30)),
+    inheritEnv: optional(
+      either<string | string[]>(
+        [
+          oneOf(['filtered', 'minimal'], ''),
+          arrayOf(string('', (s) => (/^[^=\0]+$/.test(s) ? undefined : 'bad')), '', { count: 256, message: '' }),
+        ],
+        "must be 'filtered', 'minimal', or an array of at most 256 variable names (no '=' or NUL)",
+      ),
+    ),
+    toolCaches: optional(oneOf(['private', 'host'], "must be 'private' or 'host'")),
+  },
+  'must be an object',
+  reportUnknownOptions,
+);
+
+/**
+ * spawn(command, options) or spawn(command, args, options), as child_process reads them. A
+ * string where the argument list goes is an error, not options: it is never split.
+ */
+export function splitArguments<O>(args: unknown, options: O | undefined): { args: readonly string[] | undefined; options: O | undefined } {
+  if (typeof args === 'string') {
+    throw new SpawnOptionsError([
+      {
+        path: 'args',
+        message: `must be an array of strings, got the string ${JSON.stringify(args)} (arguments are never split: pass an array, or shell: true to run a command line)`,
+      },
+    ]);
+  }
+  if (args === undefined || args === null) return { args: undefined, options };
+  if (!Array.isArray(args)) return { args: undefined, options: args as O };
+  return { args: args as readonly string[], options };
 }
 
 /** Validates and defaults spawn arguments; throws SpawnOptionsError naming each bad field. */
@@ -270,15 +294,8 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
       else if (name === '' || name.includes('=')) issues.push({ path: 'options.env', message: `variable name ${JSON.stringify(name)} is empty or contains '='` });
     }
   }
-  let o: z.infer<typeof optionsSchema>;
-  if (issues.length === 0 && plainlyValid(options ?? {})) {
-    o = (options ?? {}) as z.infer<typeof optionsSchema>;
-  } else {
-    const parsed = optionsSchema.safeParse(options ?? {});
-    if (!parsed.success) issues.push(...issuesOf(parsed.error, 'options'));
-    if (issues.length > 0 || !parsed.success) throw new SpawnOptionsError(issues);
-    o = parsed.data;
-  }
+  const o = optionsShape(options ?? {}, 'options', issues) as SpawnOptions;
+  if (issues.length > 0) throw new SpawnOptionsError(issues);
   // A device must exist and be a character device: a block device would give raw access to
   // every file on its disk, masks and Landlock notwithstanding.
   for (const [i, path] of (o.devices ?? []).entries()) {
@@ -296,8 +313,18 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
   const stdio: [StdioOption, StdioOption, StdioOption] = Array.isArray(o.stdio)
     ? [o.stdio[0], o.stdio[1], o.stdio[2]]
     : [o.stdio ?? 'pipe', o.stdio ?? 'pipe', o.stdio ?? 'pipe'];
+  // shell, as child_process does it: the command and its arguments joined by spaces, run by
+  // `sh -c` (or the shell given) inside the sandbox.
+  let file = command as string;
+  let argList = (args ?? []) as readonly string[];
+  if (o.shell !== undefined && o.shell !== false) {
+    const shell = o.shell === true ? '/bin/sh' : o.shell;
+    argList = ['-c', [file, ...argList].join(' ')];
+    file = shell;
+  }
   return {
-    args: (args ?? []) as readonly string[],
+    file,
+    args: argList,
     policy: o.policy as SpawnOptions['policy'],
     cwd: resolvePath(o.cwd ?? process.cwd()),
     env: o.env === undefined ? undefined : (Object.fromEntries(Object.entries(o.env).filter(([, v]) => v !== undefined)) as Record<string, string>),

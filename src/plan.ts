@@ -62,9 +62,9 @@ export interface EnforcementReport {
   /** Protections the policy asked for that are not enforced here (best-effort only). */
   missing: string[];
   /** Filesystem confinement (Landlock, mount namespace). */
-  filesystem?: unknown;
+  filesystem?: FilesystemReport;
   /** The seccomp filter installed. */
-  seccomp?: unknown;
+  seccomp?: SeccompReport;
   /** Resource limits and their mechanisms. */
   limits?: LimitsReport;
   /** Network mode and its mechanisms. */

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { constants as osConstants, homedir } from 'node:os';
 import { delimiter, resolve as resolvePath } from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
-import { CordonError, SandboxSetupError, SpawnOptionsError, EnforcementError } from './errors.js';
+import { CordonError, SandboxSetupError, SpawnOptionsError, EnforcementError, type PolicyIssue } from './errors.js';
 import { inheritedEnv, inheritedEnvBlock, MINIMAL_ENV_NAMES, narrowEnv, toEnvBlock, type SanitizedEnv } from './env.js';
 import { native, type NativeSpawned, type NativeStdio } from './native.js';
 import { sandboxProxyEnv, serveChildNetwork } from './network.js';
@@ -19,10 +19,15 @@ import { classifyTermination, LimitSession, type LimitsPlan } from './limits.js'
 import { policySandbox, sandboxForSpawn, type EnforcementReport, type SpawnSandbox } from './plan.js';
 import { privateTempHiding } from './mount-plan.js';
 import { SandboxPolicy } from './policy/index.js';
-import { parseSpawnOptions, type SpawnOptions, type StdioOption } from './options.js';
+import { parseSpawnOptions, splitArguments, type SpawnOptions, type StdioOption } from './options.js';
 
 export type { SpawnOptions, StdioOption } from './options.js';
-export type { EnforcementReport, LifecycleReport, TreeKill } from './plan.js';
+export type { EnforcementReport, LifecycleReport, TreeKill, SeccompReport, NetworkReport, NetworkMode } from './plan.js';
+export type { FilesystemReport } from './filesystem/index.js';
+export type { LimitsReport } from './limits.js';
+export type { IsolationClass } from './isolation.js';
+export type { NetworkEvent } from './proxy/index.js';
+export type { ProxyOptions } from './network.js';
 
 /** CPU time and memory of a finished child (from wait4-style rusage). */
 export interface ResourceUsage {
@@ -223,6 +228,22 @@ function stdioFd(value: StdioOption, index: number): NativeStdio {
  * events `spawn`, `exit(code, signal)`, `close(code, signal)`, `error`, and `kill()`; plus
  * `resourceUsage` after exit and `enforcement`, the report of what was applied to it.
  */
+/** The events of a SandboxedProcess and their listeners' arguments. */
+export interface SandboxedProcessEvents {
+  /** The command was started (after its execve was prepared; like ChildProcess 'spawn'). */
+  spawn: [];
+  /** The command ended: exit code, or the signal that ended it (the other is null). */
+  exit: [code: number | null, signal: NodeJS.Signals | null];
+  /** The command ended and its stdio streams closed (a failed start: code -errno... as Node). */
+  close: [code: number | null, signal: NodeJS.Signals | null];
+  /** The command could not be started, a stream failed, or `signal` aborted it (AbortError). */
+  error: [error: Error];
+  /** Allowlist mode: one decision of the egress proxy. */
+  network: [event: NetworkEvent];
+}
+type EventName = keyof SandboxedProcessEvents;
+type Listener<K extends EventName> = (...args: SandboxedProcessEvents[K]) => void;
+
 export class SandboxedProcess extends EventEmitter {
   /** Host-side pid of the child (undefined when it could not be started). */
   pid: number | undefined;
@@ -257,12 +278,39 @@ export class SandboxedProcess extends EventEmitter {
   #limits: LimitsPlan | null = null;
   #limitSession: LimitSession | null = null;
 
-  /** @internal use spawnSandboxed() */
+  /** Made by spawnSandboxed(); not for callers. */
   constructor(file: string, args: string[], enforcement: EnforcementReport) {
     super();
     this.spawnfile = file;
     this.spawnargs = args;
     this.enforcement = enforcement;
+  }
+
+  // EventEmitter's methods, narrowed to the events above: a misspelt event name or a listener
+  // of the wrong shape is a compile error.
+  override on<K extends EventName>(event: K, listener: Listener<K>): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+  override once<K extends EventName>(event: K, listener: Listener<K>): this {
+    return super.once(event, listener as (...args: unknown[]) => void);
+  }
+  override off<K extends EventName>(event: K, listener: Listener<K>): this {
+    return super.off(event, listener as (...args: unknown[]) => void);
+  }
+  override addListener<K extends EventName>(event: K, listener: Listener<K>): this {
+    return super.addListener(event, listener as (...args: unknown[]) => void);
+  }
+  override removeListener<K extends EventName>(event: K, listener: Listener<K>): this {
+    return super.removeListener(event, listener as (...args: unknown[]) => void);
+  }
+  override prependListener<K extends EventName>(event: K, listener: Listener<K>): this {
+    return super.prependListener(event, listener as (...args: unknown[]) => void);
+  }
+  override prependOnceListener<K extends EventName>(event: K, listener: Listener<K>): this {
+    return super.prependOnceListener(event, listener as (...args: unknown[]) => void);
+  }
+  override emit<K extends EventName>(event: K, ...args: SandboxedProcessEvents[K]): boolean {
+    return super.emit(event, ...args);
   }
 
   /** @internal */
@@ -460,11 +508,9 @@ export class SandboxedProcess extends EventEmitter {
  * strict enforcement cannot be met on this kernel.
  */
 export function spawnSandboxed(command: string, args?: readonly string[] | SpawnOptions, options?: SpawnOptions): SandboxedProcess {
-  if (args !== undefined && !Array.isArray(args)) {
-    options = args as SpawnOptions;
-    args = [];
-  }
-  const opts = parseSpawnOptions(command, args as readonly string[] | undefined, options);
+  const split = splitArguments(args, options);
+  const opts = parseSpawnOptions(command, split.args, split.options);
+  command = opts.file;
   let killSignal: number;
   try {
     killSignal = signalNumber(opts.killSignal);
@@ -661,36 +707,64 @@ const MAX_EXEC_NETWORK_EVENTS = 10_000;
 /** Options of execSandboxed: spawn options plus execFile's encoding and maxBuffer. */
 export interface ExecOptions extends SpawnOptions {
   /** 'buffer' for Buffers; any BufferEncoding for strings (default 'utf8'). */
-  encoding?: BufferEncoding | 'buffer';
+  encoding?: BufferEncoding | 'buffer' | null;
   /** Largest number of bytes kept per stream (default 1 MiB, as execFile); beyond it the child is killed. */
   maxBuffer?: number;
-  /** Written to the child's stdin, then closed. */
+  /** Written to the child's stdin, then closed (needs stdin 'pipe', the default when given). */
   input?: string | Buffer;
+}
+/** ExecOptions whose output is decoded to strings. */
+export interface ExecOptionsWithStringEncoding extends ExecOptions {
+  encoding?: BufferEncoding;
+}
+/** ExecOptions whose output is kept as Buffers. */
+export interface ExecOptionsWithBufferEncoding extends ExecOptions {
+  encoding: 'buffer' | null;
+}
+
+/**
+ * The rejection of an execSandboxed whose `signal` was aborted (as execFile's): name
+ * 'AbortError', code 'ABORT_ERR', `cause` the signal's reason, and `result` what the run gave
+ * up to then. It settles once the sandbox is gone.
+ */
+export interface ExecAbortError extends Error {
+  name: 'AbortError';
+  code: 'ABORT_ERR';
+  result: ExecResult<string | Buffer>;
 }
 
 /**
  * Runs `command` to completion in the sandbox and resolves with its output and status,
- * whatever the exit status. Rejects only when it could not be started or the options are bad.
+ * whatever the exit status. Rejects when it could not be started, when the options are bad,
+ * and with an AbortError when `signal` aborts it. stdout and stderr are captured where stdio
+ * leaves them 'pipe' (the default); other stdio values are honoured, and give empty output.
  */
+export function execSandboxed(command: string, options?: ExecOptionsWithStringEncoding): Promise<ExecResult<string>>;
+export function execSandboxed(command: string, args: readonly string[], options?: ExecOptionsWithStringEncoding): Promise<ExecResult<string>>;
+export function execSandboxed(command: string, options: ExecOptionsWithBufferEncoding): Promise<ExecResult<Buffer>>;
+export function execSandboxed(command: string, args: readonly string[], options: ExecOptionsWithBufferEncoding): Promise<ExecResult<Buffer>>;
+export function execSandboxed(command: string, args?: readonly string[] | ExecOptions, options?: ExecOptions): Promise<ExecResult<string | Buffer>>;
 export function execSandboxed(command: string, args?: readonly string[] | ExecOptions, options?: ExecOptions): Promise<ExecResult<string | Buffer>> {
-  if (args !== undefined && !Array.isArray(args)) {
-    options = args as ExecOptions;
-    args = [];
+  let split: ReturnType<typeof splitArguments<ExecOptions>>;
+  try {
+    split = splitArguments(args, options);
+  } catch (e) {
+    return Promise.reject(e);
   }
-  const { encoding = 'utf8', maxBuffer = 1024 * 1024, input, ...spawnOptions } = options ?? {};
-  if (!(typeof maxBuffer === 'number' && maxBuffer >= 0) && maxBuffer !== Infinity) {
-    return Promise.reject(new SpawnOptionsError([{ path: 'options.maxBuffer', message: 'must be a non-negative number' }]));
-  }
-  if (encoding !== 'buffer' && !Buffer.isEncoding(encoding)) {
-    return Promise.reject(new SpawnOptionsError([{ path: 'options.encoding', message: `unknown encoding ${String(encoding)}` }]));
-  }
+  const { encoding: givenEncoding, maxBuffer = 1024 * 1024, input, ...spawnOptions } = split.options ?? {};
+  const encoding = givenEncoding === null ? 'buffer' : (givenEncoding ?? 'utf8');
+  const issues: PolicyIssue[] = [];
+  if (!(typeof maxBuffer === 'number' && maxBuffer >= 0)) issues.push({ path: 'options.maxBuffer', message: 'must be a non-negative number (Infinity: no limit)' });
+  if (encoding !== 'buffer' && !Buffer.isEncoding(encoding)) issues.push({ path: 'options.encoding', message: `unknown encoding ${String(encoding)}` });
+  if (input !== undefined && typeof input !== 'string' && !Buffer.isBuffer(input)) issues.push({ path: 'options.input', message: 'must be a string or a Buffer' });
+  const stdin = Array.isArray(spawnOptions.stdio) ? spawnOptions.stdio[0] : spawnOptions.stdio;
+  if (input !== undefined && stdin !== undefined && stdin !== 'pipe') issues.push({ path: 'options.input', message: `needs stdin 'pipe', but stdio gives it ${JSON.stringify(stdin)}` });
+  if (issues.length > 0) return Promise.reject(new SpawnOptionsError(issues));
+  const stdio = spawnOptions.stdio ?? [input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'];
   const started = Date.now();
   let child: SandboxedProcess;
   try {
-    child = spawnSandboxed(command, args as readonly string[] | undefined, {
-      ...spawnOptions,
-      stdio: [input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    });
+    child = spawnSandboxed(command, split.args ?? [], { ...spawnOptions, stdio });
   } catch (e) {
     return Promise.reject(e);
   }
@@ -699,6 +773,7 @@ export function execSandboxed(command: string, args?: readonly string[] | ExecOp
     const sizes = [0, 0];
     let overflow = false;
     let failed = false;
+    let aborted: Error | undefined;
     const collect = (index: 0 | 1) => (chunk: Buffer) => {
       const room = maxBuffer - sizes[index]!;
       if (room <= 0 || overflow) return;
@@ -712,17 +787,17 @@ export function execSandboxed(command: string, args?: readonly string[] | ExecOp
     };
     const network: NetworkEvent[] = [];
     let networkEventsDropped = 0;
-    child.on('network', (event: NetworkEvent) => {
+    child.on('network', (event) => {
       if (network.length < MAX_EXEC_NETWORK_EVENTS) network.push(event);
       else networkEventsDropped++;
     });
     child.stdout?.on('data', collect(0));
     child.stderr?.on('data', collect(1));
-    if (input !== undefined && child.stdin) child.stdin.end(input);
-    child.on('error', (err: Error) => {
-      // An abort is a way of ending, not a failure to start.
-      if (err.name === 'AbortError') return;
-      if (child.pid === undefined) {
+    // A stdin pipe nobody writes would leave the command waiting for input forever.
+    if (child.stdin) child.stdin.end(input);
+    child.on('error', (err) => {
+      if (err.name === 'AbortError') aborted ??= err;
+      else if (child.pid === undefined) {
         failed = true;
         reject(err);
       }
@@ -733,7 +808,7 @@ export function execSandboxed(command: string, args?: readonly string[] | ExecOp
         const buffer = Buffer.concat(parts);
         return encoding === 'buffer' ? buffer : buffer.toString(encoding);
       };
-      resolve({
+      const result: ExecResult<string | Buffer> = {
         stdout: decode(chunks[0]),
         stderr: decode(chunks[1]),
         exitCode: child.exitCode,
@@ -746,8 +821,9 @@ export function execSandboxed(command: string, args?: readonly string[] | ExecOp
         maxBufferExceeded: overflow,
         network,
         networkEventsDropped,
-      });
+      };
+      if (aborted) reject(Object.assign(aborted, { result }));
+      else resolve(result);
     });
   });
 }
-

@@ -1,0 +1,166 @@
+// child_process compatibility: shell, AbortSignal, stdio in execSandboxed, and bad input that
+// names the field and the reason (never zod's or a generic "unknown option").
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execSandboxed, SandboxPolicy, spawnSandboxed, SpawnOptionsError } from '../../src/index.js';
+import { openFdCount, pidsWithCmdline, tempDir, waitFor } from '../helpers/process.js';
+
+let ws: { dir: string; cleanup: () => void };
+let policy: SandboxPolicy;
+beforeAll(() => {
+  ws = tempDir('cordon-compat-');
+  policy = SandboxPolicy.workspaceWrite([ws.dir]);
+});
+afterAll(() => ws.cleanup());
+
+function optionsError(run: () => unknown): SpawnOptionsError {
+  try {
+    run();
+  } catch (e) {
+    expect(e).toBeInstanceOf(SpawnOptionsError);
+    return e as SpawnOptionsError;
+  }
+  throw new Error('expected a SpawnOptionsError');
+}
+
+describe('shell', () => {
+  it('shell: true runs a command line through /bin/sh inside the sandbox, as child_process does', async () => {
+    const r = await execSandboxed('echo $((6*7)) | tr 4 X && echo "$0"', { policy, cwd: ws.dir, shell: true });
+    expect(r).toMatchObject({ exitCode: 0, stdout: 'X2\n/bin/sh\n' });
+    // Joined with spaces, like child_process: args are words of the line.
+    const joined = await execSandboxed('printf', ['%s-', 'a', 'b'], { policy, cwd: ws.dir, shell: true });
+    expect(joined.stdout).toBe('a-b-');
+    // Control: without shell the same text is one program name, which does not exist.
+    await expect(execSandboxed('echo $((6*7))', { policy, cwd: ws.dir })).rejects.toMatchObject({ code: 'ENOENT' });
+    // Same answer as child_process for the same line.
+    const host = await new Promise<string>((resolve) => execFile('printf', ['%s-', 'a', 'b'], { shell: true }, (_e, out) => resolve(out)));
+    expect(host).toBe(joined.stdout);
+  });
+
+  it('shell: PATH runs that shell; the sandbox still holds (a write outside the workspace fails)', async () => {
+    const r = await execSandboxed('echo "$0"; echo x > /etc/cordon-shell-test', { policy, cwd: ws.dir, shell: '/bin/bash' });
+    expect(r.stdout).toBe('/bin/bash\n');
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/Read-only|Permission denied/);
+    // Control: the same write inside the workspace works.
+    const ok = await execSandboxed(`echo x > ${join(ws.dir, 'shell-ok')}`, { policy, cwd: ws.dir, shell: '/bin/bash' });
+    expect(ok.exitCode).toBe(0);
+  });
+
+  it('spawnSandboxed takes shell too; spawnfile and spawnargs say what ran', () => {
+    const child = spawnSandboxed('exit 3', { policy, cwd: ws.dir, shell: true, stdio: 'ignore' });
+    expect(child.spawnfile).toBe('/bin/sh');
+    expect(child.spawnargs).toEqual(['/bin/sh', '-c', 'exit 3']);
+    return new Promise<void>((resolve) => child.on('close', (code) => (expect(code).toBe(3), resolve())));
+  });
+});
+
+describe('AbortSignal', () => {
+  it('execSandboxed rejects with an AbortError once the sandbox is gone, like execFile', async () => {
+    const controller = new AbortController();
+    const marker = `cordon-abort-${process.pid}-${Date.now()}`;
+    const run = execSandboxed('sh', ['-c', `echo started; sleep 30; : ${marker}`], { policy, cwd: ws.dir, signal: controller.signal });
+    await waitFor(() => pidsWithCmdline(marker).length > 0, 10_000);
+    const started = Date.now();
+    controller.abort(new Error('user pressed stop'));
+    const err = (await run.then(
+      () => {
+        throw new Error('resolved');
+      },
+      (e: unknown) => e,
+    )) as Error & { code: string; cause: unknown; result: { stdout: string; termination: string } };
+    expect(err.name).toBe('AbortError');
+    expect(err.code).toBe('ABORT_ERR');
+    expect((err.cause as Error).message).toBe('user pressed stop');
+    expect(err.result.stdout).toBe('started\n');
+    expect(err.result.termination).toBe('killed');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(pidsWithCmdline(marker)).toEqual([]); // settled after the sandbox died
+    // execFile's shape, for comparison (the control: the same signal use outside cordon).
+    const c2 = new AbortController();
+    const host = new Promise<Error>((resolve) => execFile('sleep', ['30'], { signal: c2.signal }, (e) => resolve(e as Error)));
+    c2.abort();
+    expect(await host).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+    // Control: an unaborted signal changes nothing.
+    await expect(execSandboxed('true', { policy, cwd: ws.dir, signal: new AbortController().signal })).resolves.toMatchObject({ exitCode: 0 });
+  });
+
+  it('an already aborted signal rejects at once and runs nothing to completion', async () => {
+    const file = join(ws.dir, 'ran');
+    const err = await execSandboxed('sh', ['-c', `sleep 1; echo x > ${file}`], { policy, cwd: ws.dir, signal: AbortSignal.abort() }).catch((e: Error) => e);
+    expect((err as Error).name).toBe('AbortError');
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(() => writeFileSync(join(ws.dir, 'probe'), '')).not.toThrow();
+    expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('stdio in execSandboxed', () => {
+  it('captures pipes, honours the rest, and refuses what cannot be', async () => {
+    const both = await execSandboxed('sh', ['-c', 'echo out; echo err >&2'], { policy, cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(both).toMatchObject({ stdout: 'out\n', stderr: 'err\n' });
+    // stderr to /dev/null: not captured, and not an error.
+    const quiet = await execSandboxed('sh', ['-c', 'echo out; echo err >&2'], { policy, cwd: ws.dir, stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(quiet).toMatchObject({ stdout: 'out\n', stderr: '' });
+    // A stdin pipe without input reads EOF instead of waiting forever.
+    const eof = await execSandboxed('cat', { policy, cwd: ws.dir, stdio: 'pipe', timeout: 10_000 });
+    expect(eof).toMatchObject({ stdout: '', exitCode: 0, timedOut: false });
+    await expect(execSandboxed('true', { policy, stdio: 'bogus' as never })).rejects.toThrow(/options\.stdio: must be 'pipe', 'inherit', 'ignore', an fd/);
+    await expect(execSandboxed('true', { policy, stdio: ['pipe', 'pipe'] as never })).rejects.toThrow(/options\.stdio: must be one entry or three/);
+    await expect(execSandboxed('cat', { policy, input: 'x', stdio: ['ignore', 'pipe', 'pipe'] })).rejects.toThrow(/options\.input: needs stdin 'pipe'/);
+    // Control: input with the default stdio reaches the command.
+    await expect(execSandboxed('cat', { policy, cwd: ws.dir, input: 'fed' })).resolves.toMatchObject({ stdout: 'fed' });
+  });
+});
+
+describe('bad input names the field and the reason, and spawns nothing', () => {
+  it('args given as a string', async () => {
+    const err = optionsError(() => spawnSandboxed('ls', '-la' as never));
+    expect(err.message).toMatch(/args: must be an array of strings, got the string "-la".*shell: true/);
+    expect(err.message).not.toMatch(/unknown option/);
+    await expect(execSandboxed('ls', '-la' as never)).rejects.toThrow(/args: must be an array of strings/);
+  });
+
+  it.each([
+    ['uid', 1000, /options\.uid: not supported, because the command runs as the caller/],
+    ['gid', 1000, /options\.gid: not supported, because/],
+    ['detached', true, /options\.detached: not supported, because a sandboxed command never outlives its sandbox/],
+    ['windowsHide', true, /options\.windowsHide: not supported, because it is Windows-only/],
+    ['serialization', 'advanced', /options\.serialization: not supported, because there is no IPC channel/],
+  ])('child_process option %s', (key, value, message) => {
+    const err = optionsError(() => spawnSandboxed('true', [], { policy, [key]: value } as never));
+    expect(err.message).toMatch(message);
+    expect(err.message).not.toMatch(/unknown option/);
+  });
+
+  it('types in env, stdio, timeout and friends get our words, never zod\'s', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ env: { N: 5 } }, /options\.env\.N: must be a string/],
+      [{ env: 'PATH=/bin' }, /options\.env: must be an object of strings/],
+      [{ timeout: 'soon' }, /options\.timeout: must be an integer \(ms\) >= 0/],
+      [{ timeout: -1 }, /options\.timeout: must be an integer \(ms\) >= 0/],
+      [{ cwd: 7 }, /options\.cwd: must be a non-empty string/],
+      [{ stdio: ['pipe', 'pipe', 'nope'] }, /options\.stdio\[2\]: must be 'pipe'/],
+      [{ shell: 3 }, /options\.shell: must be true, false, or the path of a shell/],
+      [{ enforcement: 'lax' }, /options\.enforcement: must be 'strict' or 'best-effort'/],
+      [{ proxy: { maxConnections: 0 } }, /options\.proxy\.maxConnections: must be an integer from 1 to 65536/],
+      [{ proxy: { bogus: 1 } }, /options\.proxy: unknown option\(s\): bogus/],
+      [{ inheritEnv: ['A=B'] }, /options\.inheritEnv: must be 'filtered', 'minimal', or an array/],
+      [{ bogus: 1, other: 2 }, /options: unknown option\(s\): bogus, other/],
+    ];
+    for (const [options, message] of cases) {
+      const err = optionsError(() => spawnSandboxed('true', [], { policy, ...options } as never));
+      expect(err.message, JSON.stringify(options)).toMatch(message);
+      expect(err.message).not.toMatch(/Invalid input|expected string|received/);
+    }
+  });
+
+  it('leaks nothing over many refused spawns (control: a good spawn after them works)', async () => {
+    const before = openFdCount();
+    for (let i = 0; i < 200; i++) expect(() => spawnSandboxed('true', [], { policy, uid: 0 } as never)).toThrow(SpawnOptionsError);
+    expect(openFdCount()).toBeLessThanOrEqual(before + 2);
+    await expect(execSandboxed('true', { policy, cwd: ws.dir })).resolves.toMatchObject({ exitCode: 0 });
+  });
+});
