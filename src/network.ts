@@ -7,18 +7,13 @@ import type { EventEmitter } from 'node:events';
 import { native } from './native.js';
 import { networkListenerPlan, type NetworkListenerPlan } from './network-plan.js';
 import { domainMatches, isIpPattern, type SandboxPolicy } from './policy/index.js';
-import {
-  acquireProxy,
-  ConnectionBudget,
-  DEFAULT_LOOKUPS,
-  DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_REQUESTS_PER_SECOND,
-  LookupLimiter,
-  proxyEnvFor,
-  type EgressProxyOptions,
-  type NetworkDecision,
-  type NetworkEvent,
-} from './proxy/index.js';
+import type { EgressProxyOptions, NetworkDecision, NetworkEvent } from './proxy/index.js';
+
+// The egress proxy (node:http, node:net, c-ares and its address tables: about 15 ms to load)
+// loads on the first allowlist spawn, not with `import 'cordon'`.
+type ProxyModule = typeof import('./proxy/index.js');
+let proxyModule: ProxyModule | undefined;
+const proxy = (): ProxyModule => (proxyModule ??= require('./proxy/index.js') as ProxyModule);
 
 export { SANDBOX_PROXY_PORT } from './network-plan.js';
 
@@ -45,7 +40,7 @@ export interface ProxyOptions {
 
 /** The proxy variables a sandboxed child gets in allowlist mode. */
 export function sandboxProxyEnv(policy: SandboxPolicy): Record<string, string> {
-  return proxyEnvFor('127.0.0.1', networkListenerPlan(policy).proxyPort);
+  return proxy().proxyEnvFor('127.0.0.1', networkListenerPlan(policy).proxyPort);
 }
 
 /**
@@ -121,7 +116,7 @@ export function serveChildNetwork(
     for (const fd of fds) native().closeFd(fd);
   };
   const wide = proxyWide(options);
-  acquireProxy(proxyKey(resolve, wide), {
+  proxy().acquireProxy(proxyKey(resolve, wide), {
     // The shared proxy's own port is not used by sandboxes: refuse everything there.
     decide: () => ({ allowed: false, rule: 'connections must arrive through a sandbox listener' }),
     ...(resolve ? { resolve } : {}),
@@ -135,6 +130,7 @@ export function serveChildNetwork(
         return;
       }
       // One budget and one lookup limiter for all of this sandbox's listeners.
+      const { ConnectionBudget, LookupLimiter, DEFAULT_LOOKUPS, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUESTS_PER_SECOND } = proxy();
       const shared = {
         decide: policyDecider(policy),
         explicitAddress: explicitAddressRule(policy),
