@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// The cordon CLI; the implementation lives in dist/cli.js (src/cli.ts).
-const { main } = require('../dist/cli.js');
+// The cordon CLI; the implementation is src/cli.ts, bundled into dist/cordon-cli.cjs.
+const { main } = require('../dist/cordon-cli.cjs');
 
 main(process.argv.slice(2)).then(
   (code) => {
