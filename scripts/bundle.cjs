@@ -25,7 +25,7 @@ function reachable(entry) {
     if (seen.has(id)) return;
     seen.add(id);
     const source = readFileSync(join(dist, id), 'utf8');
-    for (const [, spec] of source.matchAll(/require\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g)) {
+    for (const [, spec] of source.matchAll(/(?:require|import)\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g)) {
       visit(posix.normalize(posix.join(posix.dirname(id), spec)));
     }
   };
@@ -39,7 +39,12 @@ function bundle(entries) {
   for (const id of ids) if (!all.has(id)) throw new Error(`a module requires ${id}, which tsc did not emit`);
   const modules = ids
     .map((id) => {
-      const source = readFileSync(join(dist, id), 'utf8').replace(/^#!.*\n/, '');
+      // A dynamic import() of one of our modules (a lazy load) becomes a require of its copy
+      // in the bundle, resolved on the same tick: the file it names is not shipped.
+      const source = readFileSync(join(dist, id), 'utf8')
+        .replace(/^#!.*\n/, '')
+        .replace(/\bimport\(\s*(["']\.{1,2}\/[^"']+["'])\s*\)/g, 'Promise.resolve().then(() => require($1))');
+      if (/\bimport\(/.test(source)) throw new Error(`${id}: a dynamic import() the bundle cannot resolve`);
       return `${JSON.stringify(id)}: function (exports, require, module, __filename, __dirname) {\n${source}\n}`;
     })
     .join(',\n');

@@ -7,13 +7,8 @@ import type { EventEmitter } from 'node:events';
 import { native } from './native.js';
 import { networkListenerPlan, type NetworkListenerPlan } from './network-plan.js';
 import { domainMatches, isIpPattern, type SandboxPolicy } from './policy/index.js';
+import { proxyEnvFor } from './proxy/env.js';
 import type { EgressProxyOptions, NetworkDecision, NetworkEvent } from './proxy/index.js';
-
-// The egress proxy (node:http, node:net, c-ares and its address tables: about 15 ms to load)
-// loads on the first allowlist spawn, not with `import 'cordon'`.
-type ProxyModule = typeof import('./proxy/index.js');
-let proxyModule: ProxyModule | undefined;
-const proxy = (): ProxyModule => (proxyModule ??= require('./proxy/index.js') as ProxyModule);
 
 export { SANDBOX_PROXY_PORT } from './network-plan.js';
 
@@ -40,7 +35,7 @@ export interface ProxyOptions {
 
 /** The proxy variables a sandboxed child gets in allowlist mode. */
 export function sandboxProxyEnv(policy: SandboxPolicy): Record<string, string> {
-  return proxy().proxyEnvFor('127.0.0.1', networkListenerPlan(policy).proxyPort);
+  return proxyEnvFor('127.0.0.1', networkListenerPlan(policy).proxyPort);
 }
 
 /**
@@ -116,41 +111,49 @@ export function serveChildNetwork(
     for (const fd of fds) native().closeFd(fd);
   };
   const wide = proxyWide(options);
-  proxy().acquireProxy(proxyKey(resolve, wide), {
-    // The shared proxy's own port is not used by sandboxes: refuse everything there.
-    decide: () => ({ allowed: false, rule: 'connections must arrive through a sandbox listener' }),
-    ...(resolve ? { resolve } : {}),
-    ...wide,
-  }).then(
-    (lease) => {
-      release = () => lease.release();
-      if (exited) {
+  // The proxy itself (node:http, c-ares, its parsers: about 7 ms to load) loads with the first
+  // allowlist spawn, not with `import 'cordon'`; the child's first connections wait in the backlog.
+  import('./proxy/index.js')
+    .then((proxy) =>
+      proxy
+        .acquireProxy(proxyKey(resolve, wide), {
+          // The shared proxy's own port is not used by sandboxes: refuse everything there.
+          decide: () => ({ allowed: false, rule: 'connections must arrive through a sandbox listener' }),
+          ...(resolve ? { resolve } : {}),
+          ...wide,
+        })
+        .then((lease) => ({ proxy, lease })),
+    )
+    .then(
+      ({ proxy, lease }) => {
+        release = () => lease.release();
+        if (exited) {
+          closeAll();
+          void lease.release();
+          return;
+        }
+        // One budget and one lookup limiter for all of this sandbox's listeners.
+        const { ConnectionBudget, LookupLimiter, DEFAULT_LOOKUPS, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUESTS_PER_SECOND } = proxy;
+        const shared = {
+          decide: policyDecider(policy),
+          explicitAddress: explicitAddressRule(policy),
+          onEvent: (event: NetworkEvent) => child.emit('network', event),
+          budget: new ConnectionBudget(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS, options.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND),
+          lookups: new LookupLimiter({
+            concurrency: options.lookupConcurrency ?? DEFAULT_LOOKUPS.concurrency,
+            queue: options.lookupQueue ?? DEFAULT_LOOKUPS.queue,
+            timeoutMs: options.lookupTimeoutMs ?? DEFAULT_LOOKUPS.timeoutMs,
+          }),
+        };
+        listenerFds.forEach((fd, index) => {
+          if (fd < 0) return;
+          const forward = plan.listeners[index]?.forward;
+          detachers.push(lease.proxy.attachListener(fd, forward ? { ...shared, forward } : shared));
+        });
+      },
+      (err: Error) => {
         closeAll();
-        void lease.release();
-        return;
-      }
-      // One budget and one lookup limiter for all of this sandbox's listeners.
-      const { ConnectionBudget, LookupLimiter, DEFAULT_LOOKUPS, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUESTS_PER_SECOND } = proxy();
-      const shared = {
-        decide: policyDecider(policy),
-        explicitAddress: explicitAddressRule(policy),
-        onEvent: (event: NetworkEvent) => child.emit('network', event),
-        budget: new ConnectionBudget(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS, options.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND),
-        lookups: new LookupLimiter({
-          concurrency: options.lookupConcurrency ?? DEFAULT_LOOKUPS.concurrency,
-          queue: options.lookupQueue ?? DEFAULT_LOOKUPS.queue,
-          timeoutMs: options.lookupTimeoutMs ?? DEFAULT_LOOKUPS.timeoutMs,
-        }),
-      };
-      listenerFds.forEach((fd, index) => {
-        if (fd < 0) return;
-        const forward = plan.listeners[index]?.forward;
-        detachers.push(lease.proxy.attachListener(fd, forward ? { ...shared, forward } : shared));
-      });
-    },
-    (err: Error) => {
-      closeAll();
-      child.emit('error', err);
-    },
-  );
+        child.emit('error', err);
+      },
+    );
 }

@@ -6,7 +6,7 @@
 // IP literal nor a syntactically valid host name is refused before decide() sees it, so the
 // policy never has to reason about odd spellings (`127.1`, `0x7f.0.0.1`, names with spaces).
 import { isIPv4, isIPv6 } from 'node:net';
-import { ipBytes, ipText, parseCidr, rangeContains } from '../policy/ip.js';
+import { ipBytes, ipText, parseCidr, rangeContains, type IpRange } from '../policy/ip.js';
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
@@ -90,9 +90,15 @@ const SPECIAL_RANGES: ReadonlyArray<[range: string, why: string]> = [
   ['fec0::/10', 'site-local'],
   ['ff00::/8', 'multicast'],
 ];
-const SPECIAL = SPECIAL_RANGES.map(([range, why]) => ({ range: parseCidr(range)!, why }));
-const NAT64 = parseCidr('64:ff9b::/96')!;
-const SIX_TO_FOUR = parseCidr('2002::/16')!;
+// Parsed on first use: parsing runs node:net's IPv6 check, whose first call compiles a large
+// regular expression (about 7 ms), which no import of cordon should pay.
+let special: { ranges: { range: IpRange; why: string }[]; nat64: IpRange; sixToFour: IpRange } | undefined;
+const specialRanges = () =>
+  (special ??= {
+    ranges: SPECIAL_RANGES.map(([range, why]) => ({ range: parseCidr(range)!, why })),
+    nat64: parseCidr('64:ff9b::/96')!,
+    sixToFour: parseCidr('2002::/16')!,
+  });
 
 /**
  * Why `address` is not a public internet address (loopback, private, link-local, documentation
@@ -103,12 +109,13 @@ export function specialAddressClass(address: string): string | undefined {
   const bytes = ipBytes(address);
   if (!bytes) return undefined;
   if (bytes.length === 4 && bytes.every((b) => b === 255)) return 'broadcast';
-  for (const { range, why } of SPECIAL) if (rangeContains(range, bytes)) return why;
-  if (rangeContains(NAT64, bytes)) {
+  const { ranges, nat64, sixToFour } = specialRanges();
+  for (const { range, why } of ranges) if (rangeContains(range, bytes)) return why;
+  if (rangeContains(nat64, bytes)) {
     const embedded = specialAddressClass(ipText(bytes.slice(12)));
     return embedded ? `NAT64 of ${embedded}` : undefined;
   }
-  if (rangeContains(SIX_TO_FOUR, bytes)) {
+  if (rangeContains(sixToFour, bytes)) {
     const embedded = specialAddressClass(ipText(bytes.slice(2, 6)));
     return embedded ? `6to4 of ${embedded}` : undefined;
   }
