@@ -23,6 +23,12 @@ export interface SpawnOptions {
   cwd?: string;
   /** Environment as given (markers added). Default: process.env without secrets, plus markers. */
   env?: Record<string, string | undefined>;
+  /**
+   * Variables set on top of the environment (inherited or `env`): the caller's explicit choice,
+   * so they pass even when their names look like secrets; cordon's own variables (markers, the
+   * proxy's, the private caches') still win. Reported as `lifecycle.explicitEnv`.
+   */
+  addEnv?: Record<string, string>;
   /** 'pipe' | 'inherit' | 'ignore', or one entry per fd 0..2. Default 'pipe'. */
   stdio?: StdioOption | [StdioOption, StdioOption, StdioOption];
   /**
@@ -122,6 +128,7 @@ export interface ResolvedSpawnOptions {
   policy: SpawnOptions['policy'];
   cwd: string;
   env: Record<string, string> | undefined;
+  addEnv: Record<string, string> | undefined;
   stdio: [StdioOption, StdioOption, StdioOption];
   timeout: number | undefined;
   killSignal: NodeJS.Signals | number;
@@ -147,6 +154,9 @@ export interface ResolvedSpawnOptions {
 const noNul = (what: string) => (s: string) => (s.includes('\0') ? `${what} must not contain NUL bytes` : undefined);
 const cleanString = (what: string, message = 'must be a string') => string(message, noNul(what));
 const ms = (min: number) => integer(`must be an integer (ms) >= ${min}`, min);
+// A NUL in a value would end the variable there in execve's block and start another one.
+const envValue = (undefinedAllowed: boolean): Shape<string | undefined> => (value, at, issues) =>
+  undefinedAllowed && value === undefined ? undefined : cleanString('env value', 'must be a string')(value, at, issues);
 const STDIO_ENTRY_MESSAGE = "must be 'pipe', 'inherit', 'ignore', an fd (integer >= 0), or a stream with an open fd";
 const isFdStream = (v: unknown) => typeof v === 'object' && v !== null && Number.isSafeInteger((v as FdStream).fd) && (v as FdStream).fd >= 0;
 const stdioEntry = either<StdioOption>(
@@ -210,7 +220,8 @@ const optionsShape = object(
   {
     policy: optional(satisfies(() => true, '')),
     cwd: optional(string('must be a non-empty string', (s) => (s.length === 0 ? 'must not be empty' : undefined), noNul('cwd'))),
-    env: optional(recordOf(satisfies((v) => v === undefined || typeof v === 'string', 'must be a string'), 'must be an object of strings')),
+    env: optional(recordOf(envValue(true), 'must be an object of strings')),
+    addEnv: optional(recordOf(envValue(false), 'must be an object of strings')),
     stdio: optional(stdioShape),
     shell: optional(either<boolean | string>([boolean(''), string('', (s) => (s.length === 0 || s.includes('\0') ? 'bad' : undefined))], 'must be true, false, or the path of a shell')),
     timeout: optional(ms(0)),
@@ -287,11 +298,12 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
   }
   // A NUL in a name would end its entry in execve's block there and start another variable; an
   // '=' would make it another variable's name with a value prefix (CORDON_NETWORK=full...).
-  const env = (options as { env?: unknown } | undefined)?.env;
-  if (typeof env === 'object' && env !== null) {
+  for (const field of ['env', 'addEnv'] as const) {
+    const env = (options as Record<string, unknown> | undefined)?.[field];
+    if (typeof env !== 'object' || env === null) continue;
     for (const name of Object.keys(env)) {
-      if (name.includes('\0')) issues.push({ path: 'options.env', message: `variable name ${JSON.stringify(name)} contains a NUL byte` });
-      else if (name === '' || name.includes('=')) issues.push({ path: 'options.env', message: `variable name ${JSON.stringify(name)} is empty or contains '='` });
+      if (name.includes('\0')) issues.push({ path: `options.${field}`, message: `variable name ${JSON.stringify(name)} contains a NUL byte` });
+      else if (name === '' || name.includes('=')) issues.push({ path: `options.${field}`, message: `variable name ${JSON.stringify(name)} is empty or contains '='` });
     }
   }
   const o = optionsShape(options ?? {}, 'options', issues) as SpawnOptions;
@@ -328,6 +340,7 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
     policy: o.policy as SpawnOptions['policy'],
     cwd: resolvePath(o.cwd ?? process.cwd()),
     env: o.env === undefined ? undefined : (Object.fromEntries(Object.entries(o.env).filter(([, v]) => v !== undefined)) as Record<string, string>),
+    addEnv: o.addEnv === undefined || Object.keys(o.addEnv).length === 0 ? undefined : o.addEnv,
     stdio,
     timeout: o.timeout,
     killSignal: (o.killSignal ?? 'SIGTERM') as NodeJS.Signals | number,

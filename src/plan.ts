@@ -48,6 +48,8 @@ export interface LifecycleReport {
   envSanitized: boolean;
   /** Names of inherited variables removed from the child's environment. */
   removedEnv: string[];
+  /** Names the caller set explicitly (`addEnv`), passed whatever their shape. */
+  explicitEnv: string[];
   /** Keys of the host's masked ~/.npmrc passed to npm as npm_config_* variables (its non-secret settings). */
   npmrcSettings?: string[];
 }
@@ -116,7 +118,7 @@ export interface NetworkReport {
 /** What a spawn hands to the native child, and the report that goes with it. */
 export interface SpawnSandbox {
   plan: Omit<NativeSpawnPlan, 'file' | 'argv' | 'envp' | 'cwd'>;
-  report: Omit<EnforcementReport, 'lifecycle'> & { lifecycle: Omit<LifecycleReport, 'removedEnv' | 'envSanitized'> };
+  report: Omit<EnforcementReport, 'lifecycle'> & { lifecycle: Omit<LifecycleReport, 'removedEnv' | 'envSanitized' | 'explicitEnv'> };
   /** Protections that cannot be enforced here; strict mode refuses to spawn when non-empty. */
   missing: string[];
   pidNamespace: boolean;

@@ -47,6 +47,7 @@ export interface ResourceUsage {
 export type Termination = 'exit' | 'signal' | 'timeout' | 'cpu' | 'memory' | 'pids' | 'disk' | 'killed' | 'max-buffer';
 
 const SIGNALS = osConstants.signals as Record<string, number>;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
   Object.entries(SIGNALS).map(([name, num]) => [num, name as NodeJS.Signals]),
 );
@@ -522,6 +523,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   const cwd = opts.cwd;
 
   const inherited = opts.env === undefined ? inheritedFor(opts.inheritEnv) : { env: opts.env, removed: [] as string[] };
+  const explicitEnv = opts.addEnv === undefined ? [] : Object.keys(opts.addEnv);
 
   const stdio = opts.stdio.map((value, index) => stdioFd(value, index));
   const ptyPath = terminalOf(stdio);
@@ -539,7 +541,12 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   };
   const reportOf = (r: SpawnSandbox['report'], missing: string[]): EnforcementReport => ({
     ...r,
-    lifecycle: { ...r.lifecycle, envSanitized: opts.env === undefined, removedEnv: [...inherited.removed] },
+    lifecycle: {
+      ...r.lifecycle,
+      envSanitized: opts.env === undefined,
+      removedEnv: explicitEnv.length === 0 ? [...inherited.removed] : inherited.removed.filter((name) => !Object.hasOwn(opts.addEnv!, name)),
+      explicitEnv,
+    },
     missing: [...missing],
   });
 
@@ -596,7 +603,10 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   child._setLimits(compiled.limits, limitSession);
 
   try {
-    const envp = opts.env === undefined ? inheritedEnvBlock(inherited, extra) : toEnvBlock({ ...opts.env, ...extra });
+    const envp =
+      opts.env !== undefined || opts.addEnv !== undefined
+        ? toEnvBlock({ ...inherited.env, ...opts.addEnv, ...extra })
+        : inheritedEnvBlock(inherited, extra);
     const spawned = child._start(
       () =>
         native().spawn(
@@ -625,9 +635,15 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
 
   const timeoutMs = opts.timeout ?? defaultTimeoutMs(policy);
   if (timeoutMs > 0) {
-    const timer = setTimeout(() => child._terminate('timeout', killSignal, opts.killGraceMs), timeoutMs);
-    timer.unref();
-    child._addTimer(timer);
+    // setTimeout fires at once beyond 2^31-1 ms (24.8 days); a longer limit (a policy's
+    // timeout_secs may ask for one) waits in steps.
+    const arm = (remaining: number) => {
+      const step = Math.min(remaining, MAX_TIMER_MS);
+      const timer = setTimeout(() => (remaining > step ? arm(remaining - step) : child._terminate('timeout', killSignal, opts.killGraceMs)), step);
+      timer.unref();
+      child._addTimer(timer);
+    };
+    arm(timeoutMs);
   }
   const signal = opts.signal;
   if (signal) {

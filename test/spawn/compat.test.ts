@@ -115,6 +115,39 @@ describe('stdio in execSandboxed', () => {
   });
 });
 
+describe('environment and timers', () => {
+  it('addEnv sets variables on top of the inherited environment, secret-shaped names included, and reports them', async () => {
+    process.env.CORDON_COMPAT_API_TOKEN = 'from-host';
+    try {
+      const show = ['sh', ['-c', 'echo "${CORDON_COMPAT_API_TOKEN:-unset} ${CORDON_COMPAT_MODE:-unset}"']] as const;
+      // Control: the inherited environment drops the secret-shaped name.
+      const filtered = await execSandboxed(show[0], show[1], { policy, cwd: ws.dir });
+      expect(filtered.stdout).toBe('unset unset\n');
+      expect(filtered.enforcement.lifecycle.removedEnv).toContain('CORDON_COMPAT_API_TOKEN');
+      expect(filtered.enforcement.lifecycle.explicitEnv).toEqual([]);
+      const added = await execSandboxed(show[0], show[1], { policy, cwd: ws.dir, addEnv: { CORDON_COMPAT_API_TOKEN: 'given', CORDON_COMPAT_MODE: 'x' } });
+      expect(added.stdout).toBe('given x\n');
+      expect(added.enforcement.lifecycle.explicitEnv).toEqual(['CORDON_COMPAT_API_TOKEN', 'CORDON_COMPAT_MODE']);
+      expect(added.enforcement.lifecycle.removedEnv).not.toContain('CORDON_COMPAT_API_TOKEN');
+      // cordon's own variables still win.
+      const marker = await execSandboxed('sh', ['-c', 'echo $CORDON_SANDBOX'], { policy, cwd: ws.dir, addEnv: { CORDON_SANDBOX: 'forged' } });
+      expect(marker.stdout).not.toBe('forged\n');
+      expect(() => spawnSandboxed('true', [], { policy, addEnv: { 'A=B': 'x' } })).toThrow(/options\.addEnv: variable name "A=B"/);
+      expect(() => spawnSandboxed('true', [], { policy, addEnv: { A: 'x\0y' } })).toThrow(/options\.addEnv\.A: env value must not contain NUL/);
+    } finally {
+      delete process.env.CORDON_COMPAT_API_TOKEN;
+    }
+  });
+
+  it('a timeout beyond setTimeout\'s range (2^31-1 ms) does not fire at once (control: a short one does)', async () => {
+    const long = SandboxPolicy.parse({ type: 'workspace_write', writable_roots: [{ root: ws.dir }], resource_limits: { timeout_secs: 3_000_000 } });
+    const r = await execSandboxed('sleep', ['0.3'], { policy: long, cwd: ws.dir });
+    expect(r).toMatchObject({ termination: 'exit', exitCode: 0, timedOut: false });
+    const short = await execSandboxed('sleep', ['5'], { policy, cwd: ws.dir, timeout: 200 });
+    expect(short).toMatchObject({ termination: 'timeout', timedOut: true });
+  });
+});
+
 describe('bad input names the field and the reason, and spawns nothing', () => {
   it('args given as a string', async () => {
     const err = optionsError(() => spawnSandboxed('ls', '-la' as never));
