@@ -15,7 +15,10 @@ const node = process.execPath;
 
 const contenders = {
   'node -e 0': [node, '-e', '0'],
-  "import('cordon')": [node, '--input-type=module', '-e', "await import('cordon')"],
+  // For reference: what an ES-module entry costs by itself (Node's ESM loader).
+  'node --input-type=module -e 0': [node, '--input-type=module', '-e', '0'],
+  "import('cordon')": [node, '-e', "import('cordon')"],
+  "import 'cordon' (ESM)": [node, '--input-type=module', '-e', "import 'cordon'"],
   "require('cordon')": [node, '-e', "require('cordon')"],
   "require('cordon') + policy": [node, '-e', "require('cordon').SandboxPolicy.workspaceWrite([process.cwd()])"],
   'cordon run -- true': [node, join(root, 'bin', 'cordon.js'), 'run', '--', 'true'],
@@ -43,10 +46,10 @@ const pct = (xs, p) => {
 };
 const base = pct(times['node -e 0'], 50);
 console.log(`cold start, ${N} runs each (node ${process.version}); medians and p95 in ms`);
-console.log(`${'contender'.padEnd(30)} ${'median'.padStart(8)} ${'p95'.padStart(8)} ${'+node'.padStart(8)} ${'x node'.padStart(7)}`);
+console.log(`${'contender'.padEnd(32)} ${'median'.padStart(8)} ${'p95'.padStart(8)} ${'+node'.padStart(8)} ${'x node'.padStart(7)}`);
 for (const [name, xs] of Object.entries(times)) {
   const med = pct(xs, 50);
-  console.log(`${name.padEnd(30)} ${med.toFixed(1).padStart(8)} ${pct(xs, 95).toFixed(1).padStart(8)} ${(med - base).toFixed(1).padStart(8)} ${(med / base).toFixed(2).padStart(7)}`);
+  console.log(`${name.padEnd(32)} ${med.toFixed(1).padStart(8)} ${pct(xs, 95).toFixed(1).padStart(8)} ${(med - base).toFixed(1).padStart(8)} ${(med / base).toFixed(2).padStart(7)}`);
 }
 const importAdds = pct(times["import('cordon')"], 50) - base;
 const runRatio = pct(times['cordon run -- true'], 50) / base;

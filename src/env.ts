@@ -1,6 +1,6 @@
 // Environment hygiene for sandboxed children (the reference's list, made systematic): drop
 // variables that carry secrets or steer the dynamic linker, keep what tools need, add markers.
-import { isMainThread } from 'node:worker_threads';
+import { nodeWorkerThreads } from './lazy-node.js';
 import { native } from './native.js';
 
 /** Exact names that are always removed from an inherited environment. */
@@ -179,7 +179,7 @@ export function inheritedEnv(): SanitizedEnv {
   // main thread (SHARE_ENV), which the addon could not read safely while another thread sets it.
   // (A SHARE_ENV worker's setenv can still run while the main thread's addon walks `environ`,
   // as it can while any library calls getenv: Node's own lock is not ours to take.)
-  if (!isMainThread || !writesThrough(source)) return sanitizeEnv(source);
+  if (!nodeWorkerThreads().isMainThread || !writesThrough(source)) return sanitizeEnv(source);
   const generation = native().environGeneration();
   if (lastInherited?.generation !== generation || lastInherited.source !== source) {
     lastInherited = { generation, source, ...sanitizeEnv(source) };

@@ -4,14 +4,14 @@
 // like Node's (ENOENT, EACCES with syscall 'spawn <cmd>', path and spawnargs).
 import { EventEmitter } from 'node:events';
 import { accessSync, constants as fsConstants, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { isatty } from 'node:tty';
-import net from 'node:net';
+import type net from 'node:net';
 import { constants as osConstants, homedir } from 'node:os';
 import { delimiter, resolve as resolvePath } from 'node:path';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { CordonError, SandboxSetupError, SpawnOptionsError, EnforcementError, type PolicyIssue } from './errors.js';
 import { inheritedEnv, inheritedEnvBlock, MINIMAL_ENV_NAMES, narrowEnv, toEnvBlock, type SanitizedEnv } from './env.js';
 import { native, type NativeSpawned, type NativeStdio } from './native.js';
+import { nodeNet, nodeStream, nodeTty } from './lazy-node.js';
 import { sandboxProxyEnv, serveChildNetwork } from './network.js';
 import { npmrcSettings, offlineEnv, privateCacheEnv } from './tool-env.js';
 import type { NetworkEvent } from './proxy/index.js';
@@ -206,7 +206,7 @@ function inheritedFor(choice: 'filtered' | 'minimal' | readonly string[]): Sanit
  */
 function terminalOf(stdio: readonly NativeStdio[]): string | undefined {
   for (const fd of stdio) {
-    if (typeof fd !== 'number' || !isatty(fd)) continue;
+    if (typeof fd !== 'number' || !nodeTty().isatty(fd)) continue;
     try {
       const path = readlinkSync(`/proc/self/fd/${fd}`);
       if (path.startsWith('/dev/')) return path;
@@ -329,7 +329,7 @@ export class SandboxedProcess extends EventEmitter {
   }
 
   #wrap(fd: number, readable: boolean): net.Socket {
-    const socket = new net.Socket({ fd, readable, writable: !readable });
+    const socket = new (nodeNet().Socket)({ fd, readable, writable: !readable });
     this.#openStreams++;
     socket.once('close', () => {
       this.#openStreams--;
@@ -346,7 +346,7 @@ export class SandboxedProcess extends EventEmitter {
   _fail(error: Error, stdio: NativeStdio[]): void {
     const dummy = (index: number) => {
       if (stdio[index] !== 'pipe') return null;
-      const stream = new PassThrough();
+      const stream = new (nodeStream().PassThrough)();
       stream.end();
       return stream;
     };

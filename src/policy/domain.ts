@@ -7,7 +7,7 @@
 // and one trailing dot (the DNS root) is ignored on both sides. Labels may hold letters,
 // digits, hyphens and underscores: underscores are not legal in hostnames but appear in real
 // service names (`_acme-challenge`, some internal hosts), and refusing them buys nothing.
-import { isIPv4, isIPv6 } from 'node:net';
+import { nodeNet } from '../lazy-node.js';
 import { cidrProblem, ipBytes, parseCidr, rangeContains } from './ip.js';
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/i;
@@ -40,9 +40,9 @@ export function domainPatternProblem(pattern: string): string | undefined {
 
 /** The canonical form of an IP literal (bracket-free, IPv6 compressed and lower-case), else undefined. */
 function ipLiteral(s: string): string | undefined {
-  if (isIPv4(s)) return s;
+  if (nodeNet().isIPv4(s)) return s;
   const bare = s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
-  if (isIPv6(bare)) return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  if (nodeNet().isIPv6(bare)) return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
   return undefined;
 }
 

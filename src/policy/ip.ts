@@ -2,7 +2,7 @@
 // entries that name an address or a range (`10.0.0.0/8`) and for the egress proxy's refusal of
 // private and special destinations. IPv4-mapped IPv6 (::ffff:a.b.c.d) is the IPv4 address it
 // embeds, so no spelling of an address escapes a rule written for the other.
-import { isIPv4, isIPv6 } from 'node:net';
+import { nodeNet } from '../lazy-node.js';
 
 /** An address: 4 bytes (IPv4, also for IPv4-mapped IPv6) or 16 (IPv6). */
 export type IpBytes = Uint8Array;
@@ -42,6 +42,7 @@ function v6Bytes(address: string): IpBytes {
 
 /** The bytes of an IP literal (IPv6 without brackets or zone), or undefined. */
 export function ipBytes(address: string): IpBytes | undefined {
+  const { isIPv4, isIPv6 } = nodeNet();
   if (isIPv4(address)) return v4Bytes(address);
   if (isIPv6(address) && !address.includes('%')) return v6Bytes(address);
   return undefined;
@@ -53,7 +54,7 @@ export function cidrProblem(text: string): string | undefined {
   if (!m) return 'is not a CIDR range';
   const address = m[1] ?? '';
   const bytes = ipBytes(address);
-  if (!bytes || (isIPv6(address) && bytes.length === 4)) return `"${address}" is not an IP address (IPv4-mapped ranges: write the IPv4 range)`;
+  if (!bytes || (nodeNet().isIPv6(address) && bytes.length === 4)) return `"${address}" is not an IP address (IPv4-mapped ranges: write the IPv4 range)`;
   const prefix = Number(m[2]);
   if (prefix > bytes.length * 8) return `prefix /${prefix} is longer than the address (${bytes.length * 8} bits)`;
   if (!hostBitsClear(bytes, prefix)) {

@@ -5,7 +5,7 @@
 // one trailing dot dropped, IPv6 compressed and without brackets. Anything that is neither an
 // IP literal nor a syntactically valid host name is refused before decide() sees it, so the
 // policy never has to reason about odd spellings (`127.1`, `0x7f.0.0.1`, names with spaces).
-import { isIPv4, isIPv6 } from 'node:net';
+import { nodeNet } from '../lazy-node.js';
 import { ipBytes, ipText, parseCidr, rangeContains, type IpRange } from '../policy/ip.js';
 
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
@@ -17,13 +17,13 @@ export function normalizeHost(raw: string): string | undefined {
   if (host.startsWith('[') && host.endsWith(']')) {
     // Brackets only ever wrap an IPv6 literal (RFC 3986 IP-literal).
     host = host.slice(1, -1);
-    return isIPv6(host) && !host.includes('%') ? canonicalIPv6(host) : undefined;
+    return nodeNet().isIPv6(host) && !host.includes('%') ? canonicalIPv6(host) : undefined;
   }
   // Zone ids (fe80::1%eth0) name an interface of the host, never a remote destination.
-  if (isIPv6(host)) return host.includes('%') ? undefined : canonicalIPv6(host);
+  if (nodeNet().isIPv6(host)) return host.includes('%') ? undefined : canonicalIPv6(host);
   host = host.toLowerCase();
   if (host.endsWith('.')) host = host.slice(0, -1);
-  if (isIPv4(host)) return host;
+  if (nodeNet().isIPv4(host)) return host;
   if (host.length === 0 || host.length > 253) return undefined;
   const labels = host.split('.');
   if (!labels.every((label) => LABEL.test(label))) return undefined;

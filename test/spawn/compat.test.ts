@@ -61,8 +61,10 @@ describe('AbortSignal', () => {
   it('execSandboxed rejects with an AbortError once the sandbox is gone, like execFile', async () => {
     const controller = new AbortController();
     const marker = `cordon-abort-${process.pid}-${Date.now()}`;
-    const run = execSandboxed('sh', ['-c', `echo started; sleep 30; : ${marker}`], { policy, cwd: ws.dir, signal: controller.signal });
-    await waitFor(() => pidsWithCmdline(marker).length > 0, 10_000);
+    const ready = join(ws.dir, `${marker}.ready`);
+    const run = execSandboxed('sh', ['-c', `echo started; touch ${ready}; sleep 30; : ${marker}`], { policy, cwd: ws.dir, signal: controller.signal });
+    // Aborted once the output is written (the file comes after the echo), not merely started.
+    expect(await waitFor(() => existsSync(ready), 10_000)).toBe(true);
     const started = Date.now();
     controller.abort(new Error('user pressed stop'));
     const err = (await run.then(
