@@ -12,6 +12,14 @@
 
 extern char** environ;
 
+// glibc_compat.cc implements lstat with the kernel's newfstatat into this struct: on the
+// prebuilt architectures glibc's struct stat has the kernel's layout (sizes asserted there too).
+#if defined(__GLIBC__) && defined(__x86_64__)
+static_assert(sizeof(struct stat) == 144, "glibc struct stat is the x86_64 kernel's");
+#elif defined(__GLIBC__) && defined(__aarch64__)
+static_assert(sizeof(struct stat) == 128, "glibc struct stat is the asm-generic kernel's");
+#endif
+
 namespace cordon {
 
 void LstatStamps(const std::string& joined, std::vector<double>* out) {
