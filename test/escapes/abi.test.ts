@@ -5,8 +5,11 @@
 // execSandboxed in both isolation paths; the control is the same op unsandboxed and under
 // DangerFullAccess. (x86_64 only: aarch64's AArch32 ABI is covered by the interpreter tables in
 // test/seccomp/profiles.test.ts.)
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { SandboxPolicy } from '../../src/index.js';
+import { buildHelper } from '../helpers/build-helpers.js';
 import { tempDir } from '../helpers/process.js';
 import { MODES, probeIn, probeUnsandboxed } from './probe.js';
 
@@ -18,6 +21,23 @@ describe.runIf(process.arch === 'x64')('x86_64', () => {
   test('control: x32 numbers reach the kernel without a filter (ENOSYS where x32 is compiled out, OK where live)', async () => {
     expect(['ENOSYS', 'OK']).toContain(probeUnsandboxed(['x32-getpid']));
     expect(['ENOSYS', 'OK']).toContain(await probeIn(SandboxPolicy.fullAccess(), ['x32-getpid'], { cwd: ws.dir }));
+  });
+
+  test('a host already under a filter that kills x32 calls survives the kernel probe and spawns (control: the filter kills an x32 call)', () => {
+    const killer = buildHelper('x32-killer');
+    const control = spawnSync(killer, [buildHelper('syscall-probe'), 'x32-getpid'], { encoding: 'utf8', timeout: 20_000 });
+    expect(control.signal).toBe('SIGSYS');
+    // The built package, as a host process under that filter (the probe used to make the x32
+    // call itself, and died of it with its host).
+    const entry = join(__dirname, '..', '..', 'dist', 'cordon.cjs');
+    const script = `const c = require(${JSON.stringify(entry)});
+      const x32 = c.probeKernel().x32;
+      c.execSandboxed('echo', ['ran'], { policy: c.SandboxPolicy.workspaceWrite([${JSON.stringify(ws.dir)}]), cwd: ${JSON.stringify(ws.dir)} })
+        .then((r) => console.log(JSON.stringify({ x32, out: r.stdout, code: r.exitCode })));`;
+    const host = spawnSync(killer, [process.execPath, '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(host.signal).toBeNull();
+    expect(host.stderr).toBe('');
+    expect(JSON.parse(host.stdout)).toEqual({ x32: false, out: 'ran\n', code: 0 });
   });
 
   test.each(MODES)('%s: an x32 syscall kills the process (SIGSYS)', async (mode) => {
