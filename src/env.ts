@@ -98,7 +98,8 @@ export function sanitizeEnv(env: NodeJS.ProcessEnv): { env: Record<string, strin
   const removed: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
-    if (isSecretEnv(name, value)) removed.push(name);
+    // A child reads only the markers cordon sets for it, never an inherited one.
+    if (isSecretEnv(name, value) || MARKER_ENV_NAMES.has(name)) removed.push(name);
     else out[name] = value;
   }
   // One secret value in git's config group drops the whole group: a partial one makes every
@@ -112,6 +113,12 @@ export function sanitizeEnv(env: NodeJS.ProcessEnv): { env: Record<string, strin
   }
   return { env: out, removed: removed.sort() };
 }
+
+/**
+ * The markers cordon sets for its children (what the sandbox is); no other source may provide
+ * them, so a policy that sets fewer (no CORDON_WRITABLE_ROOTS under ReadOnly) leaves none forged.
+ */
+export const MARKER_ENV_NAMES: ReadonlySet<string> = new Set(['CORDON_SANDBOX', 'CORDON_SANDBOX_TYPE', 'CORDON_NETWORK', 'CORDON_WRITABLE_ROOTS']);
 
 /** What SpawnOptions.inheritEnv 'minimal' keeps (cordon's own variables are added after). */
 export const MINIMAL_ENV_NAMES: readonly string[] = ['PATH', 'HOME', 'LANG', 'TERM'];

@@ -104,6 +104,14 @@ export interface LimitsEnvironment {
 }
 
 const MB = 1024 * 1024;
+/** The kernel's PIDS_MAX: pids.max accepts only values below it ("max" otherwise). */
+const PIDS_MAX = 4 * 1024 * 1024 + 1;
+/** A cgroup memory limit of `mb` MiB in bytes, exactly (BigInt: mb * MB can pass 2^53), at most 2^63-1. */
+function cgroupBytes(mb: number): string {
+  const bytes = BigInt(mb) * BigInt(MB);
+  const max = (1n << 63n) - 1n;
+  return String(bytes > max ? max : bytes);
+}
 
 function kernelAtLeast(release: string, major: number, minor: number): boolean {
   const m = /^(\d+)\.(\d+)/.exec(release);
@@ -115,6 +123,26 @@ function kernelAtLeast(release: string, major: number, minor: number): boolean {
 
 function entry(value: number, partial: Partial<LimitEntry> = {}): LimitEntry {
   return { value, enforced: value === 0, mechanism: 'none', detail: value === 0 ? 'unlimited' : 'not enforced', scope: null, gaps: [], ...partial };
+}
+
+/**
+ * The wall-clock limit as it holds: the policy's timeout_secs (0 there means 300 s), unless the
+ * spawn's `timeout` option (ms) replaces it; `timeout: 0` disables it, which the entry says.
+ */
+export function timeoutEntry(policySecs: number, optionMs: number | undefined): LimitEntry {
+  const asked = policySecs > 0 ? policySecs : 300;
+  const timer = { mechanism: 'host-timer' as const, scope: 'wall-clock' as const };
+  if (optionMs === undefined) return entry(asked, { ...timer, enforced: true, detail: 'host timer, then tree kill' });
+  if (optionMs === 0) {
+    return entry(asked, { enforced: false, detail: 'none: disabled by the timeout option (0)', gaps: [`the timeout option 0 disables the policy's ${asked} s`] });
+  }
+  const secs = optionMs / 1000;
+  return entry(secs, {
+    ...timer,
+    enforced: true,
+    detail: 'host timer (the timeout option), then tree kill',
+    gaps: secs > asked ? [`the timeout option (${secs} s) is longer than the policy's ${asked} s`] : [],
+  });
 }
 
 /** Decides, per limit, the strongest mechanism available. Pure. */
@@ -131,7 +159,9 @@ export function planLimits(limits: ResourceLimits, env: LimitsEnvironment, maxOp
     return l;
   };
   const rlimit = (resource: number, soft: number, hard: number) => {
-    const cap = env.hostHard[resource] ?? Infinity;
+    // Beyond 2^53 a double no longer holds the integer (mb * MB of a huge limit): it means
+    // "no limit" in practice, and the addon must never see an inexact value.
+    const cap = Math.min(env.hostHard[resource] ?? Infinity, Number.MAX_SAFE_INTEGER);
     rlimits.push([resource, Math.min(soft, cap), Math.min(hard, cap)]);
   };
   const v2 = env.v2;
@@ -139,7 +169,7 @@ export function planLimits(limits: ResourceLimits, env: LimitsEnvironment, maxOp
   // Memory.
   let memory = entry(limits.maxMemoryMb);
   if (limits.maxMemoryMb > 0) {
-    const bytes = String(limits.maxMemoryMb * MB);
+    const bytes = cgroupBytes(limits.maxMemoryMb);
     if (v2?.controllers.includes('memory')) {
       leaf('v2', v2.dir).files.push(['memory.max', bytes, false], ['memory.swap.max', '0', true], ['memory.oom.group', '1', true]);
       memory = entry(limits.maxMemoryMb, {
@@ -177,7 +207,8 @@ export function planLimits(limits: ResourceLimits, env: LimitsEnvironment, maxOp
   let pids = entry(limits.maxPids);
   let nprocRelative: number | null = null;
   if (limits.maxPids > 0) {
-    const n = String(limits.maxPids);
+    // pids.max refuses values at or above PIDS_MAX (PID_MAX_LIMIT + 1): no count can reach them.
+    const n = limits.maxPids >= PIDS_MAX ? 'max' : String(limits.maxPids);
     if (v2?.controllers.includes('pids')) {
       leaf('v2', v2.dir).files.push(['pids.max', n, false]);
       pids = entry(limits.maxPids, { enforced: true, mechanism: 'cgroup-v2', detail: 'pids.max (tasks: threads count)', scope: 'sandbox' });
@@ -240,8 +271,7 @@ export function planLimits(limits: ResourceLimits, env: LimitsEnvironment, maxOp
     });
   }
 
-  const timeoutSecs = limits.timeoutSecs > 0 ? limits.timeoutSecs : 300;
-  const timeout = entry(timeoutSecs, { enforced: true, mechanism: 'host-timer', detail: 'host timer, then tree kill', scope: 'wall-clock' });
+  const timeout = timeoutEntry(limits.timeoutSecs, undefined);
 
   rlimit(RLIMIT.CORE, 0, 0);
   const core = entry(0, { enforced: true, mechanism: 'rlimit', detail: 'RLIMIT_CORE 0: no core dumps', scope: 'per-process' });

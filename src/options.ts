@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { SpawnOptionsError, type PolicyIssue } from './errors.js';
 import type { SandboxPolicy } from './policy/index.js';
+import { MARKER_ENV_NAMES } from './env.js';
 import { arrayOf, boolean, either, integer, object, oneOf, optional, pathJoin, recordOf, satisfies, string, type Shape } from './policy/shape.js';
 import type { ProxyOptions } from './network.js';
 
@@ -151,6 +152,8 @@ export interface ResolvedSpawnOptions {
   toolCaches: 'private' | 'host';
 }
 
+/** setTimeout's largest delay (2^31-1 ms); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 const noNul = (what: string) => (s: string) => (s.includes('\0') ? `${what} must not contain NUL bytes` : undefined);
 const cleanString = (what: string, message = 'must be a string') => string(message, noNul(what));
 const ms = (min: number) => integer(`must be an integer (ms) >= ${min}`, min);
@@ -169,7 +172,7 @@ const stdioShape: Shape<SpawnOptions['stdio']> = (value, at, issues) => {
     issues.push({ path: at, message: `must be one entry or three (stdin, stdout, stderr), got ${value.length}` });
     return value as never;
   }
-  return value.map((v, i) => stdioEntry(v, pathJoin(at, i), issues)) as [StdioOption, StdioOption, StdioOption];
+  return [0, 1, 2].map((i) => stdioEntry(value[i], pathJoin(at, i), issues)) as [StdioOption, StdioOption, StdioOption];
 };
 
 // child_process options that have no meaning for a sandboxed command, and why: named instead of
@@ -207,6 +210,7 @@ const proxyShape = object(
         ),
         'must be an array of IP addresses',
         { count: 8, message: 'at most 8 servers' },
+        1,
       ),
     ),
     handshakeTimeoutMs: optional(ms(1)),
@@ -226,7 +230,7 @@ const optionsShape = object(
     shell: optional(either<boolean | string>([boolean(''), string('', (s) => (s.length === 0 || s.includes('\0') ? 'bad' : undefined))], 'must be true, false, or the path of a shell')),
     timeout: optional(ms(0)),
     killSignal: optional(either<string | number>([string(''), integer('', 0, 64)], 'must be a signal name or number')),
-    killGraceMs: optional(ms(0)),
+    killGraceMs: optional(integer('must be an integer (ms) from 0 to 2147483647', 0, MAX_TIMER_MS)),
     signal: optional(satisfies((v) => v instanceof AbortSignal, 'must be an AbortSignal')),
     argv0: optional(cleanString('argv0')),
     enforcement: optional(oneOf(['strict', 'best-effort'], "must be 'strict' or 'best-effort'")),
@@ -276,6 +280,9 @@ export function splitArguments<O>(args: unknown, options: O | undefined): { args
     ]);
   }
   if (args === undefined || args === null) return { args: undefined, options };
+  if (typeof args !== 'object') {
+    throw new SpawnOptionsError([{ path: 'args', message: `must be an array of strings or the options object, got a ${typeof args}` }]);
+  }
   if (!Array.isArray(args)) return { args: undefined, options: args as O };
   return { args: args as readonly string[], options };
 }
@@ -287,10 +294,13 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
   else if (command.includes('\0')) issues.push({ path: 'command', message: 'must not contain NUL bytes' });
   if (args !== undefined) {
     if (!Array.isArray(args)) issues.push({ path: 'args', message: 'must be an array of strings' });
-    else args.forEach((a, i) => {
-      if (typeof a !== 'string') issues.push({ path: `args[${i}]`, message: 'must be a string' });
-      else if (a.includes('\0')) issues.push({ path: `args[${i}]`, message: 'must not contain NUL bytes' });
-    });
+    else {
+      for (let i = 0; i < args.length; i++) {
+        const a: unknown = args[i]; // a hole in a sparse array is undefined here, not skipped
+        if (typeof a !== 'string') issues.push({ path: `args[${i}]`, message: 'must be a string' });
+        else if (a.includes('\0')) issues.push({ path: `args[${i}]`, message: 'must not contain NUL bytes' });
+      }
+    }
   }
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
     issues.push({ path: 'options', message: 'must be an object' });
@@ -304,9 +314,18 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
     for (const name of Object.keys(env)) {
       if (name.includes('\0')) issues.push({ path: `options.${field}`, message: `variable name ${JSON.stringify(name)} contains a NUL byte` });
       else if (name === '' || name.includes('=')) issues.push({ path: `options.${field}`, message: `variable name ${JSON.stringify(name)} is empty or contains '='` });
+      else if (field === 'addEnv' && MARKER_ENV_NAMES.has(name)) {
+        issues.push({ path: `options.addEnv`, message: `${name} is one of cordon's markers, set by cordon alone` });
+      }
     }
   }
-  const o = optionsShape(options ?? {}, 'options', issues) as SpawnOptions;
+  let o: SpawnOptions;
+  try {
+    o = optionsShape(options ?? {}, 'options', issues) as SpawnOptions;
+  } catch (error) {
+    // A getter that throws, a revoked Proxy: the options could not be read.
+    throw new SpawnOptionsError([{ path: 'options', message: `could not be read (${error instanceof Error ? error.message : String(error)})` }]);
+  }
   if (issues.length > 0) throw new SpawnOptionsError(issues);
   // A device must exist and be a character device: a block device would give raw access to
   // every file on its disk, masks and Landlock notwithstanding.
@@ -339,7 +358,11 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
     args: argList,
     policy: o.policy as SpawnOptions['policy'],
     cwd: resolvePath(o.cwd ?? process.cwd()),
-    env: o.env === undefined ? undefined : (Object.fromEntries(Object.entries(o.env).filter(([, v]) => v !== undefined)) as Record<string, string>),
+    // A given env is used as is, but for cordon's markers (CORDON_SANDBOX...): cordon's alone.
+    env:
+      o.env === undefined
+        ? undefined
+        : (Object.fromEntries(Object.entries(o.env).filter(([name, v]) => v !== undefined && !MARKER_ENV_NAMES.has(name))) as Record<string, string>),
     addEnv: o.addEnv === undefined || Object.keys(o.addEnv).length === 0 ? undefined : o.addEnv,
     stdio,
     timeout: o.timeout,

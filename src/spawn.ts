@@ -8,18 +8,18 @@ import type net from 'node:net';
 import { constants as osConstants, homedir } from 'node:os';
 import { delimiter, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { CordonError, SandboxSetupError, SpawnOptionsError, EnforcementError, type PolicyIssue } from './errors.js';
+import { CordonError, PolicyError, SandboxSetupError, SpawnOptionsError, EnforcementError, type PolicyIssue } from './errors.js';
 import { inheritedEnv, inheritedEnvBlock, MINIMAL_ENV_NAMES, narrowEnv, toEnvBlock, type SanitizedEnv } from './env.js';
 import { native, type NativeSpawned, type NativeStdio } from './native.js';
 import { nodeNet, nodeStream, nodeTty } from './lazy-node.js';
 import { sandboxProxyEnv, serveChildNetwork } from './network.js';
 import { npmrcSettings, offlineEnv, privateCacheEnv } from './tool-env.js';
 import type { NetworkEvent } from './proxy/index.js';
-import { classifyTermination, LimitSession, type LimitsPlan } from './limits.js';
+import { classifyTermination, LimitSession, timeoutEntry, type LimitsPlan } from './limits.js';
 import { policySandbox, sandboxForSpawn, type EnforcementReport, type SpawnSandbox } from './plan.js';
 import { privateTempHiding } from './mount-plan.js';
 import { SandboxPolicy } from './policy/index.js';
-import { parseSpawnOptions, splitArguments, type SpawnOptions, type StdioOption } from './options.js';
+import { MAX_TIMER_MS, parseSpawnOptions, splitArguments, type SpawnOptions, type StdioOption } from './options.js';
 
 export type { SpawnOptions, StdioOption } from './options.js';
 export type { EnforcementReport, LifecycleReport, TreeKill, SeccompReport, NetworkReport, NetworkMode } from './plan.js';
@@ -47,7 +47,6 @@ export interface ResourceUsage {
 export type Termination = 'exit' | 'signal' | 'timeout' | 'cpu' | 'memory' | 'pids' | 'disk' | 'killed' | 'max-buffer';
 
 const SIGNALS = osConstants.signals as Record<string, number>;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
   Object.entries(SIGNALS).map(([name, num]) => [num, name as NodeJS.Signals]),
 );
@@ -111,14 +110,27 @@ function policyOf(option: SpawnOptions['policy']): SandboxPolicy {
 // parsed policy object, so an exec loop passing the same JSON pays for compiling once.
 const jsonPolicies = new Map<string, SandboxPolicy>();
 function parsedPolicyCache(json: unknown): SandboxPolicy {
-  const key = typeof json === 'string' ? json : JSON.stringify(json);
+  // An object is read as its JSON text: the cache key and what is parsed are the same bytes, so
+  // an object whose own properties say something else than its serialization (toJSON, hidden
+  // properties) can never meet another policy's cached parse.
+  const key = typeof json === 'string' ? json : policyJsonText(json);
   let policy = jsonPolicies.get(key);
   if (!policy) {
-    policy = SandboxPolicy.parse(json as string);
+    policy = SandboxPolicy.parse(key);
     if (jsonPolicies.size >= 64) jsonPolicies.delete(jsonPolicies.keys().next().value!);
     jsonPolicies.set(key, policy);
   }
   return policy;
+}
+
+function policyJsonText(json: unknown): string {
+  try {
+    const text = JSON.stringify(json);
+    if (typeof text === 'string') return text;
+  } catch (error) {
+    throw new PolicyError([{ path: '', message: `could not be serialized as JSON (${error instanceof Error ? error.message : String(error)})` }]);
+  }
+  throw new PolicyError([{ path: '', message: 'could not be serialized as JSON' }]);
 }
 
 /** Markers a sandboxed tool can read to adapt (the reference's env convention). */
@@ -541,6 +553,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   };
   const reportOf = (r: SpawnSandbox['report'], missing: string[]): EnforcementReport => ({
     ...r,
+    ...(r.limits && opts.timeout !== undefined ? { limits: { ...r.limits, timeout: timeoutEntry(policy.resourceLimits().timeoutSecs, opts.timeout) } } : {}),
     lifecycle: {
       ...r.lifecycle,
       envSanitized: opts.env === undefined,
@@ -576,9 +589,12 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   });
   const report = reportOf(compiled.report, compiled.missing);
   report.lifecycle.npmrcSettings = [...npmrcKeys];
+  // Only what took effect: cordon's own variables (proxy, caches) win over addEnv.
+  if (explicitEnv.length > 0) report.lifecycle.explicitEnv = explicitEnv.filter((name) => !Object.hasOwn(extra, name));
   const child = new SandboxedProcess(command, [command, ...argList], report);
 
-  const resolved = resolveExecutable(command, inherited.env.PATH, cwd);
+  // Looked up with the PATH the command gets, as child_process does with options.env.PATH.
+  const resolved = resolveExecutable(command, opts.addEnv?.PATH ?? inherited.env.PATH, cwd);
   if ('error' in resolved) {
     child._fail(spawnError(resolved.error, ERRNO[resolved.error]!, command, argList), stdio);
     return child;
@@ -791,8 +807,8 @@ export function execSandboxed(command: string, args?: readonly string[] | ExecOp
     let failed = false;
     let aborted: Error | undefined;
     const collect = (index: 0 | 1) => (chunk: Buffer) => {
+      if (overflow) return;
       const room = maxBuffer - sizes[index]!;
-      if (room <= 0 || overflow) return;
       const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
       chunks[index].push(kept);
       sizes[index]! += kept.length;

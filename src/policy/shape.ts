@@ -69,8 +69,8 @@ export function satisfies<T>(test: (value: unknown) => boolean, message: string)
   };
 }
 
-/** An array of items, at most `max` long. */
-export function arrayOf<T>(item: Shape<T>, message: string, max?: { count: number; message: string }): Shape<T[]> {
+/** An array of items, at most `max` long and at least `min` (default 0). */
+export function arrayOf<T>(item: Shape<T>, message: string, max?: { count: number; message: string }, min = 0): Shape<T[]> {
   return (value, at, issues) => {
     if (!Array.isArray(value)) {
       issues.push({ path: at, message: wrong(value, message) });
@@ -80,7 +80,14 @@ export function arrayOf<T>(item: Shape<T>, message: string, max?: { count: numbe
       issues.push({ path: at, message: max.message });
       return value as T[];
     }
-    return value.map((v, i) => item(v, pathJoin(at, i), issues));
+    if (value.length < min) {
+      issues.push({ path: at, message: min === 1 ? 'must not be empty' : `must have at least ${min} entries` });
+      return value as T[];
+    }
+    // An index loop, not map(): a hole in a sparse array is checked (as undefined), not skipped.
+    const out: T[] = [];
+    for (let i = 0; i < value.length; i++) out.push(item(value[i], pathJoin(at, i), issues));
+    return out;
   };
 }
 
@@ -147,10 +154,11 @@ export function object(fields: Readonly<Record<string, Shape<unknown> | Field>>,
   };
 }
 
-/** A record of string keys to `item`s. */
+/** A plain object (or one without a prototype) of string keys to `item`s; a Map or a class instance is refused. */
 export function recordOf<T>(item: Shape<T>, message: string): Shape<Record<string, T>> {
   return (value, at, issues) => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const proto = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || (proto !== Object.prototype && proto !== null)) {
       issues.push({ path: at, message: wrong(value, message) });
       return value as Record<string, T>;
     }

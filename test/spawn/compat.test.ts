@@ -1,7 +1,7 @@
 // child_process compatibility: shell, AbortSignal, stdio in execSandboxed, and bad input that
 // names the field and the reason (never zod's or a generic "unknown option").
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execSandboxed, SandboxPolicy, spawnSandboxed, SpawnOptionsError } from '../../src/index.js';
@@ -131,13 +131,28 @@ describe('environment and timers', () => {
       expect(added.stdout).toBe('given x\n');
       expect(added.enforcement.lifecycle.explicitEnv).toEqual(['CORDON_COMPAT_API_TOKEN', 'CORDON_COMPAT_MODE']);
       expect(added.enforcement.lifecycle.removedEnv).not.toContain('CORDON_COMPAT_API_TOKEN');
-      // cordon's own variables still win.
-      const marker = await execSandboxed('sh', ['-c', 'echo $CORDON_SANDBOX'], { policy, cwd: ws.dir, addEnv: { CORDON_SANDBOX: 'forged' } });
-      expect(marker.stdout).not.toBe('forged\n');
+      // cordon's markers come from cordon alone: refused in addEnv, dropped from what is
+      // inherited or given (a ReadOnly child gets no CORDON_WRITABLE_ROOTS of anyone's).
+      expect(() => spawnSandboxed('true', [], { policy, addEnv: { CORDON_SANDBOX: 'forged' } })).toThrow(/options\.addEnv: CORDON_SANDBOX is one of cordon's markers/);
+      process.env.CORDON_WRITABLE_ROOTS = '/';
+      const readOnly = SandboxPolicy.readOnly();
+      const inherited = await execSandboxed('sh', ['-c', 'echo "${CORDON_WRITABLE_ROOTS:-none}"'], { policy: readOnly, cwd: ws.dir });
+      expect(inherited.stdout).toBe('none\n');
+      const given = await execSandboxed('sh', ['-c', 'echo "${CORDON_WRITABLE_ROOTS:-none} $CORDON_SANDBOX_TYPE"'], { policy: readOnly, cwd: ws.dir, env: { PATH: process.env.PATH, CORDON_WRITABLE_ROOTS: '/', CORDON_SANDBOX_TYPE: 'DangerFullAccess' } });
+      expect(given.stdout).toBe('none ReadOnly\n');
+      delete process.env.CORDON_WRITABLE_ROOTS;
+      // The command is looked up with the PATH it gets (as child_process with options.env.PATH).
+      const bin = join(ws.dir, 'bin');
+      mkdirSync(bin, { recursive: true });
+      writeFileSync(join(bin, 'cordon-compat-tool'), '#!/bin/sh\necho tool ran\n', { mode: 0o755 });
+      await expect(execSandboxed('cordon-compat-tool', { policy, cwd: ws.dir })).rejects.toMatchObject({ code: 'ENOENT' });
+      const found = await execSandboxed('cordon-compat-tool', { policy, cwd: ws.dir, addEnv: { PATH: `${bin}:${process.env.PATH}` } });
+      expect(found.stdout).toBe('tool ran\n');
       expect(() => spawnSandboxed('true', [], { policy, addEnv: { 'A=B': 'x' } })).toThrow(/options\.addEnv: variable name "A=B"/);
       expect(() => spawnSandboxed('true', [], { policy, addEnv: { A: 'x\0y' } })).toThrow(/options\.addEnv\.A: env value must not contain NUL/);
     } finally {
       delete process.env.CORDON_COMPAT_API_TOKEN;
+      delete process.env.CORDON_WRITABLE_ROOTS;
     }
   });
 
@@ -150,7 +165,64 @@ describe('environment and timers', () => {
   });
 });
 
+describe('reports and buffers say what held', () => {
+  it('the timeout option is what the report shows: disabled, shorter, longer (control: none given shows the policy\'s)', async () => {
+    const t = (r: { enforcement: { limits?: { timeout: { value: number; enforced: boolean; detail: string; gaps: string[] } } } }) => r.enforcement.limits!.timeout;
+    const base = await execSandboxed('true', { policy, cwd: ws.dir });
+    expect(t(base)).toMatchObject({ value: 300, enforced: true });
+    const off = await execSandboxed('true', { policy, cwd: ws.dir, timeout: 0 });
+    expect(t(off)).toMatchObject({ value: 300, enforced: false, detail: expect.stringMatching(/disabled by the timeout option/) });
+    const short = await execSandboxed('true', { policy, cwd: ws.dir, timeout: 1500 });
+    expect(t(short)).toMatchObject({ value: 1.5, enforced: true, gaps: [] });
+    const long = await execSandboxed('true', { policy, cwd: ws.dir, timeout: 600_000 });
+    expect(t(long)).toMatchObject({ value: 600, enforced: true, gaps: [expect.stringMatching(/longer than the policy's 300 s/)] });
+  });
+
+  it('maxBuffer: output that fills the buffer exactly and then goes on is an overflow (control: exactly full and no more is not)', async () => {
+    const script = (extra: number) => `head -c 65536 /dev/zero; sleep 0.2; head -c ${extra} /dev/zero`;
+    const over = await execSandboxed('sh', ['-c', script(10)], { policy, cwd: ws.dir, maxBuffer: 65536, encoding: 'buffer' });
+    expect(over).toMatchObject({ maxBufferExceeded: true, termination: 'max-buffer' });
+    expect(over.stdout.length).toBe(65536);
+    const exact = await execSandboxed('sh', ['-c', script(0)], { policy, cwd: ws.dir, maxBuffer: 65536, encoding: 'buffer' });
+    expect(exact).toMatchObject({ maxBufferExceeded: false, termination: 'exit' });
+    const none = await execSandboxed('yes', { policy, cwd: ws.dir, maxBuffer: 0, timeout: 10_000 });
+    expect(none).toMatchObject({ maxBufferExceeded: true, termination: 'max-buffer', timedOut: false });
+  });
+
+  it('a policy object is read as its JSON text: a toJSON or hidden property never meets another policy\'s cached parse', async () => {
+    // Warm the cache with a full-access policy, then offer objects that serialize to it.
+    await execSandboxed('true', { policy: { type: 'danger_full_access' }, cwd: ws.dir });
+    const sneaky = { type: 'read_only', toJSON: () => ({ type: 'danger_full_access' }) };
+    const r = await execSandboxed('true', { policy: sneaky as never, cwd: ws.dir });
+    // What runs is what the JSON says, and the report says the same.
+    expect(r.enforcement.policy).toBe('DangerFullAccess');
+    const hidden = Object.defineProperty({ type: 'workspace_write' } as Record<string, unknown>, 'writable_roots', { value: [{ root: '/etc' }], enumerable: false });
+    expect(() => spawnSandboxed('true', [], { policy: hidden, cwd: ws.dir })).toThrow(/writable_roots: required/);
+  });
+});
+
 describe('bad input names the field and the reason, and spawns nothing', () => {
+  it('sparse arrays, Maps, getters that throw, numbers for args', async () => {
+    // (A policy object is read as its JSON text, where a hole is null.)
+    const cases: [unknown, RegExp][] = [
+      [{ type: 'workspace_write', writable_roots: [,] }, /writable_roots\[0\]: must be an object/],
+      [{ type: 'workspace_write', writable_roots: [{ root: ws.dir }], network_allowlist: [,] }, /network_allowlist\[0\]: must be an object/],
+      [{ type: 'workspace_write', writable_roots: [{ root: ws.dir }], seccomp_profile: { blocked_syscalls: [, 'ptrace'] } }, /blocked_syscalls\[0\]: must be a string/],
+    ];
+    for (const [p, message] of cases) expect(() => spawnSandboxed('true', [], { policy: p as never, cwd: ws.dir })).toThrow(message);
+    expect(() => SandboxPolicy.workspaceWrite([,] as never)).toThrow(/writable_roots\[0\]/);
+    // eslint-disable-next-line no-sparse-arrays
+    expect(() => spawnSandboxed('echo', [, 'x'] as never, { policy })).toThrow(/args\[0\]: must be a string/);
+    expect(() => spawnSandboxed('true', [], { policy, stdio: [, , ,] as never })).toThrow(/options\.stdio\[2\]: required/);
+    expect(() => spawnSandboxed('true', [], { policy, stdio: [, 'pipe', 'pipe'] as never })).toThrow(/options\.stdio\[0\]: required/);
+    expect(() => spawnSandboxed('true', [], { policy, env: new Map([['A', 'b']]) as never })).toThrow(/options\.env: must be an object of strings/);
+    expect(() => spawnSandboxed('true', [], { policy, proxy: { dnsServers: [] } })).toThrow(/options\.proxy\.dnsServers: must not be empty/);
+    const throwing = Object.defineProperty({}, 'cwd', { get: () => { throw new Error('boom'); }, enumerable: true });
+    expect(() => spawnSandboxed('true', [], throwing as never)).toThrow(SpawnOptionsError);
+    await expect(execSandboxed('echo', 5 as never)).rejects.toThrow(/args: must be an array of strings or the options object, got a number/);
+    expect(() => spawnSandboxed('true', [], { policy, killGraceMs: 2 ** 31 })).toThrow(/options\.killGraceMs: must be an integer \(ms\) from 0 to 2147483647/);
+  });
+
   it('args given as a string', async () => {
     const err = optionsError(() => spawnSandboxed('ls', '-la' as never));
     expect(err.message).toMatch(/args: must be an array of strings, got the string "-la".*shell: true/);
