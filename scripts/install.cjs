@@ -115,22 +115,20 @@ function which(command) {
 }
 
 /**
- * node-gyp, in the order npm's own `node-gyp rebuild` would find one: the package's
- * node_modules (a devDependency while developing cordon), then npm_config_node_gyp (npm sets it
- * for lifecycle scripts to the node-gyp it bundles), then the node-gyp bundled with the npm
- * running us (npm_execpath), then the npm installed beside this node.
+ * node-gyp, by exact paths only: npm_config_node_gyp (npm sets it for lifecycle scripts to the
+ * node-gyp it bundles), this package's own node_modules (a devDependency while developing
+ * cordon), the node-gyp bundled with the npm running us (npm_execpath), then the npm installed
+ * beside this node. Never a module search: that walks up through every ancestor's node_modules
+ * (/tmp/node_modules, ~/node_modules), where anyone could have planted a "node-gyp".
  */
 function findNodeGyp() {
-  try {
-    return require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] });
-  } catch {}
-  const candidates = [process.env.npm_config_node_gyp];
+  const candidates = [process.env.npm_config_node_gyp, path.join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')];
   if (process.env.npm_execpath) {
     candidates.push(path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   }
   const prefix = path.dirname(path.dirname(process.execPath));
   candidates.push(path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  return candidates.find((f) => f && fs.existsSync(f));
+  return candidates.find((f) => f && path.isAbsolute(f) && fs.existsSync(f));
 }
 
 function hasNodeApiHeader(dir) {
@@ -236,7 +234,8 @@ function main() {
   });
   if (build.status !== 0) {
     const how = build.error ? build.error.message : build.signal ? `killed by ${build.signal}` : `exit ${build.status}`;
-    return fail([`${why} ${prebuilds}`, `node-gyp rebuild failed (${how}); its output is above.`, ...fixLines()]);
+    // Everything the build needs was found: the fix is in node-gyp's output, not a package list.
+    return fail([`${why} ${prebuilds}`, `node-gyp rebuild failed (${how}); its output above says why.`, 'Then run "npm rebuild cordon".']);
   }
 
   // The fresh build must load too (node-gyp-build prefers build/Release over prebuilds/).

@@ -63,7 +63,8 @@ policy (default: the workspace-write preset, the working directory as workspace)
   --preset NAME           read-only, workspace-write, or full-access (no sandbox at all)
   --cwd DIR               working directory (default: the current one); under workspace-write
                           the workspace, writable
-  --allow-write DIR       another writable root (workspace-write only)
+  --allow-write DIR       another writable root (workspace-write only); relative paths of
+                          --allow-write and --deny-read are relative to --cwd
   --deny-read PATH        a sensitive path: neither readable nor writable in the sandbox. Joins
                           the policy's list: the defaults (~/.ssh, ~/.aws, ~/.npmrc, ...) stay
                           unless a policy file gives its own. Workspace-write only: a read-only
@@ -199,8 +200,13 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
   throw new UsageError(`${flag} ${value}: must be ${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}`);
 }
 
-/** A path given to the sandbox: `~` and `~/...` stay for the policy to expand, the rest resolves against the cwd. */
-const policyPath = (p: string) => (p === '~' || p.startsWith('~/') ? p : resolvePath(p));
+/**
+ * A path given to the sandbox: `~` and `~/...` stay for the policy to expand, the rest resolves
+ * against the command's directory (--cwd), as `git -C` and `make -C` read theirs: `--cwd proj
+ * --deny-read .env` means proj/.env. (cordon's own files, --policy and --report-file, resolve
+ * against the shell's directory.)
+ */
+const policyPath = (cwd: string, p: string) => (p === '~' || p.startsWith('~/') ? p : resolvePath(cwd, p));
 
 function parseRunArgs(argv: string[]): RunArgs {
   const out: RunArgs = {
@@ -258,10 +264,10 @@ function parseRunArgs(argv: string[]): RunArgs {
         out.cwdGiven = true;
         break;
       case '--allow-write':
-        out.allowWrite.push(resolvePath(value()));
+        out.allowWrite.push(value()); // resolved against --cwd once all flags are read
         break;
       case '--deny-read':
-        out.denyRead.push(policyPath(value()));
+        out.denyRead.push(value()); // resolved against --cwd once all flags are read
         break;
       case '--timeout': {
         const text = value();
@@ -325,6 +331,8 @@ function parseRunArgs(argv: string[]): RunArgs {
   if (out.command[0] === '') throw new UsageError('COMMAND is empty');
   if (out.policyFile && out.preset) throw new UsageError('--policy and --preset exclude each other');
   if (out.fullNetwork && out.allowNet.length > 0) throw new UsageError('--allow-net and --allow-domain exclude each other');
+  out.allowWrite = out.allowWrite.map((p) => resolvePath(out.cwd, p));
+  out.denyRead = out.denyRead.map((p) => policyPath(out.cwd, p));
   return out;
 }
 
@@ -547,7 +555,8 @@ async function run(argv: string[]): Promise<number> {
       ...(args.devices.length > 0 ? { devices: args.devices } : {}),
       ...(args.protectedDirs ? { protectedDirs: args.protectedDirs } : {}),
       ...environment,
-      ...(args.timeoutSecs !== undefined ? { timeout: Math.round(args.timeoutSecs * 1000) } : {}),
+      // A positive timeout never rounds to 0 (which would mean none).
+      ...(args.timeoutSecs !== undefined ? { timeout: args.timeoutSecs > 0 ? Math.max(1, Math.round(args.timeoutSecs * 1000)) : 0 } : {}),
     });
   } catch (err) {
     // Nothing ran: no report file is left behind (one that was there stays, emptied).
@@ -565,8 +574,12 @@ async function run(argv: string[]): Promise<number> {
   });
   // After the handlers: a caller that waits for the report may signal right away.
   if (reportFd !== undefined) {
+    // The command runs already: a report that cannot be written is said, and its status stands
+    // (125 would tell a caller that nothing ran).
     try {
       writeSync(reportFd, `${JSON.stringify(child.enforcement, null, 2)}\n`);
+    } catch (err) {
+      process.stderr.write(`cordon: --report-file ${args.reportFile}: could not write the report (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the command runs on\n`);
     } finally {
       closeSync(reportFd);
     }

@@ -105,6 +105,22 @@ describe.skipIf(process.platform !== 'linux')('scripts/install.cjs (runs only on
     });
   });
 
+  it('never runs a node-gyp planted in an ancestor directory\'s node_modules (control: the planted file would run if required)', () => {
+    // /tmp/X/node_modules/node-gyp above the package: a module search from the package would find it.
+    const outer = temp(mkTemp('plant'));
+    const planted = path.join(outer, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+    const marker = path.join(outer, 'PLANTED-RAN');
+    fs.mkdirSync(path.dirname(planted), { recursive: true });
+    fs.writeFileSync(planted, `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x'); process.exit(1);\n`);
+    const pkg = path.join(outer, 'pkg');
+    fs.renameSync(makePackage('none'), pkg);
+    // Control: a module search from the package reaches the planted file.
+    expect(require.resolve('node-gyp/bin/node-gyp.js', { paths: [pkg] })).toBe(planted);
+    // The install goes on to a build (a compiler may be there or not); the planted one never runs.
+    nodeInstall(pkg, cleanEnv({ PATH: process.env.PATH ?? '', HOME: temp(mkTemp('home')), npm_config_nodedir: '/usr' }), { timeout: 300_000 });
+    expect(fs.existsSync(marker)).toBe(false);
+  }, 320_000);
+
   // (c) A source build as an unprivileged user, with npm_config_nodedir unset: the headers
   // installed beside node must be found without downloading (this machine is offline anyway).
   const prefix = path.dirname(path.dirname(process.execPath));

@@ -21,6 +21,27 @@ function env(over: Partial<LimitsEnvironment> = {}): LimitsEnvironment {
 }
 const rl = (plan: ReturnType<typeof planLimits>, resource: number) => plan.rlimits.find(([r]) => r === resource);
 
+describe('planLimits: huge values are written exactly', () => {
+  it('memory beyond 2^53 bytes, pids beyond PIDS_MAX, rlimits beyond 2^53 (control: ordinary values as before)', () => {
+    const lim = (maxMemoryMb: number, maxPids: number, maxDiskMb: number) => ({ maxMemoryMb, maxPids, maxDiskMb, cpuTimeSecs: 0, timeoutSecs: 0 });
+    const huge = lim(2 ** 44 + 5, 2 ** 33, 2 ** 44);
+    const cg = planLimits(huge, env({ isRoot: true, v1: { memoryDir: '/m', pidsDir: '/p' } }));
+    // 2^44+5 MiB in bytes, by BigInt (a double said 1.8446744073709552e+19, which the kernel read as 1).
+    const bytes = String((2n ** 44n + 5n) * 1048576n > 2n ** 63n - 1n ? 2n ** 63n - 1n : (2n ** 44n + 5n) * 1048576n);
+    expect(cg.leaves.find((l) => l.hierarchy === 'v1-memory')!.files[0]).toEqual(['memory.limit_in_bytes', bytes, false]);
+    expect(bytes).toBe('9223372036854775807');
+    expect(cg.leaves.find((l) => l.hierarchy === 'v1-pids')!.files).toEqual([['pids.max', 'max', false]]);
+    const rl2 = planLimits(huge, env());
+    for (const [, soft, hard] of rl2.rlimits) {
+      expect(Number.isSafeInteger(soft) || soft === Infinity).toBe(true);
+      expect(Number.isSafeInteger(hard) || hard === Infinity).toBe(true);
+    }
+    const plain = planLimits(lim(512, 64, 0), env({ isRoot: true, v1: { memoryDir: '/m', pidsDir: '/p' } }));
+    expect(plain.leaves.find((l) => l.hierarchy === 'v1-memory')!.files[0]).toEqual(['memory.limit_in_bytes', String(512 * 1048576), false]);
+    expect(plain.leaves.find((l) => l.hierarchy === 'v1-pids')!.files).toEqual([['pids.max', '64', false]]);
+  });
+});
+
 describe('planLimits: mechanism per situation', () => {
   it('root on this machine\'s hybrid layout: v1 memory + v1 pids cgroups, rlimits for disk/cpu/core', () => {
     const plan = planLimits(conservative, env({ isRoot: true, userNamespace: false, v1: { memoryDir: '/sys/fs/cgroup/memory/x', pidsDir: '/sys/fs/cgroup/pids' } }));

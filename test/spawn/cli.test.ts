@@ -258,6 +258,10 @@ describe('setup errors: exit 125 with a clear message (no usage), nothing run', 
     const f = cordon('run', '--report-file', join(ws.dir, 'no-such-dir', 'r.json'), '--', 'echo', 'ran');
     expect(f).toMatchObject({ status: 125, stdout: '' });
     expect(f.stderr).toMatch(/^cordon: --report-file .*: cannot write it \(ENOENT\)\n$/);
+    // Openable but full: the command has started by then, so it runs on and its status stands.
+    const full = cordon('run', '--report-file', '/dev/full', '--', 'sh', '-c', 'echo ran; exit 3');
+    expect(full).toMatchObject({ status: 3, stdout: 'ran\n' });
+    expect(full.stderr).toMatch(/^cordon: --report-file \/dev\/full: could not write the report \(ENOSPC\); the command runs on\n$/);
   });
 });
 
@@ -286,13 +290,31 @@ describe('--deny-read', () => {
     const show = ['--', 'sh', '-c', 'cat deny/secret.txt; cat deny/keys/id; cat deny/open.txt'];
     const [without, denied] = await Promise.all([
       cordonAsync(['run', ...show]),
-      // Relative paths resolve against the current directory, as --allow-write's do.
+      // Relative paths resolve against --cwd (here the current directory), as --allow-write's do.
       cordonAsync(['run', '--deny-read', 'deny/secret.txt', '--deny-read', join(dir, 'keys'), ...show]),
     ]);
     expect(without).toMatchObject({ status: 0, stdout: 'the-secret\nthe-key\nopen\n' });
     expect(denied.stdout).toBe('open\n');
     expect(denied.stderr).toMatch(/secret\.txt: Permission denied/);
     expect(denied.stderr).toMatch(/keys\/id: (Permission denied|No such file)/);
+  });
+
+  it('relative --deny-read and --allow-write paths are relative to --cwd, wherever cordon is started (control: from the shell\'s directory they would name other files)', async () => {
+    const proj = join(ws.dir, 'relproj');
+    mkdirSync(join(proj, 'out'), { recursive: true });
+    writeFileSync(join(proj, '.env'), 'TOPSECRET\n');
+    // Started from ws.dir (cordonAsync's cwd), which has no .env and no out/.
+    const denied = await cordonAsync(['run', '--cwd', proj, '--deny-read', '.env', '--report-file', join(ws.dir, 'rel-report.json'), '--', 'cat', '.env']);
+    expect(denied.stdout).toBe('');
+    expect(denied.stderr).toMatch(/Permission denied|No such file/);
+    const report = JSON.parse(readFileSync(join(ws.dir, 'rel-report.json'), 'utf8')) as { filesystem: { protections: { path?: string }[] } };
+    expect(JSON.stringify(report.filesystem)).toContain(join(proj, '.env'));
+    const control = await cordonAsync(['run', '--cwd', proj, '--', 'cat', '.env']);
+    expect(control.stdout).toBe('TOPSECRET\n');
+    // --allow-write out (after --cwd or before it) is proj/out.
+    const wrote = await cordonAsync(['run', '--allow-write', 'out', '--cwd', proj, '--report-file', join(ws.dir, 'rel-report2.json'), '--', 'true']);
+    expect(wrote.status).toBe(0);
+    expect(readFileSync(join(ws.dir, 'rel-report2.json'), 'utf8')).toContain(join(proj, 'out'));
   });
 
   it('joins the default sensitive paths; a policy file\'s own list replaces the defaults, and the flag joins that', async () => {
