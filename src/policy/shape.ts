@@ -144,7 +144,8 @@ export function object(fields: Readonly<Record<string, Shape<unknown> | Field>>,
       out[key] = field.shape(v, pathJoin(at, key), issues);
     }
     if (unknownKeys !== 'strip') {
-      const unknown = Object.keys(input).filter((key) => !Object.hasOwn(fields, key));
+      // A key set to undefined says nothing (as Node reads options): only keys with a value count.
+      const unknown = Object.keys(input).filter((key) => !Object.hasOwn(fields, key) && input[key] !== undefined);
       if (unknown.length > 0) {
         if (unknownKeys === 'report') for (const key of unknown) issues.push({ path: pathJoin(at, key), message: 'unknown key' });
         else unknownKeys(unknown, at, issues);

@@ -264,6 +264,11 @@ describe('bad input names the field and the reason, and spawns nothing', () => {
     }
   });
 
+  it('an option set to undefined says nothing, as in child_process (control: with a value it is refused)', async () => {
+    await expect(execSandboxed('true', { policy, cwd: ws.dir, uid: undefined, windowsHide: undefined } as never)).resolves.toMatchObject({ exitCode: 0 });
+    expect(() => spawnSandboxed('true', [], { policy, uid: 0 } as never)).toThrow(/options\.uid: not supported/);
+  });
+
   it('leaks nothing over many refused spawns (control: a good spawn after them works)', async () => {
     const before = openFdCount();
     for (let i = 0; i < 200; i++) expect(() => spawnSandboxed('true', [], { policy, uid: 0 } as never)).toThrow(SpawnOptionsError);
