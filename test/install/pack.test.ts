@@ -87,6 +87,8 @@ describe('npm pack', () => {
       'binding.gyp',
       'native/spawn.cc',
       'dist/modules.cjs',
+      'dist/boot.cjs',
+      'scripts/code-cache.cjs',
       'dist/cordon.cjs',
       'dist/cordon-cli.cjs',
       'dist/index.mjs',
@@ -96,7 +98,8 @@ describe('npm pack', () => {
       `prebuilds/${hostDir}/cordon.napi.glibc.node`,
     ];
     for (const f of need) expect(files, f).toContain(f);
-    const forbidden = files.filter((f) => /^(test|bench|src|\.ci|build)\/|\.map$|\.stamp$|^tsconfig|^vitest|node_modules/.test(f));
+    // (The code cache is made for the user's Node by the install script, never shipped.)
+    const forbidden = files.filter((f) => /^(test|bench|src|\.ci|build)\/|\.map$|\.stamp$|\.v8cache$|^tsconfig|^vitest|node_modules/.test(f));
     expect(forbidden).toEqual([]);
     // Shipped JavaScript points at no source map it does not ship.
     const shipped = files.filter((f) => /\.(c|m)?js$/.test(f));
@@ -143,6 +146,12 @@ describe('the tarball in a fresh project, offline, no compiler on PATH', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/written in the project/);
     expect(r.stdout).toMatch(/refused outside it/);
+  });
+
+  it('the install wrote the code cache for this Node, and loading uses it', () => {
+    const boot = join(project, 'node_modules', 'cordon', 'dist', 'boot.cjs');
+    const r = run(process.execPath, ['-e', `require('cordon'); console.log(require(${JSON.stringify(boot)}).codeCache)`], project);
+    expect(r.stdout.trim()).toBe('used');
   });
 
   it('require() and import() give the same module, with the same API', () => {
