@@ -2,7 +2,7 @@
 // Writes dist/modules.cjs.v8cache: V8's code cache of the bundle for the Node that runs this,
 // after loading the entry modules and running what a cold start runs (a policy built and parsed,
 // spawn options checked), so the functions compiled then are in it. dist/boot.cjs uses it when
-// its first line still names the bundle's size and mtime. Run by `npm run build:ts` and by the
+// its first line still names the bundle's content hash (the bundle's own first line), size and mtime. Run by `npm run build:ts` and by the
 // install script (scripts/install.cjs) on the user's machine, for the user's Node; never shipped
 // (it is Node-version specific). Best effort: exits 0 and writes nothing when it cannot.
 //   node scripts/code-cache.cjs
@@ -16,7 +16,10 @@ const file = path.join(__dirname, '..', 'dist', 'modules.cjs');
 function main() {
   if (!fs.existsSync(file)) return 'no dist/modules.cjs';
   const before = fs.statSync(file);
-  const script = new vm.Script(wrap(fs.readFileSync(file, 'utf8')), { filename: file });
+  const source = fs.readFileSync(file, 'utf8');
+  const id = source.slice(0, source.indexOf('\n'));
+  if (!id.startsWith('// cordon-bundle ')) return 'dist/modules.cjs has no bundle id';
+  const script = new vm.Script(wrap(source), { filename: file });
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
   const cordon = module.exports.load('index.js');
@@ -28,7 +31,7 @@ function main() {
   const after = fs.statSync(file);
   if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return 'dist/modules.cjs changed meanwhile';
   const tmp = `${file}.v8cache.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${after.size} ${after.mtimeMs}\n`, 'latin1'), script.createCachedData()]));
+  fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${id} ${after.size} ${after.mtimeMs}\n`, 'latin1'), script.createCachedData()]));
   fs.renameSync(tmp, `${file}.v8cache`);
   return undefined;
 }
