@@ -2,7 +2,7 @@
 // Writes dist/modules.cjs.v8cache: V8's code cache of the bundle for the Node that runs this,
 // after loading the entry modules and running what a cold start runs (a policy built and parsed,
 // spawn options checked), so the functions compiled then are in it. dist/boot.cjs uses it when
-// its first line still names the bundle's content hash (the bundle's own first line), size and mtime. Run by `npm run build:ts` and by the
+// its first line still names this file: inode, size, ctime, mtime and path. Run by `npm run build:ts` and by the
 // install script (scripts/install.cjs) on the user's machine, for the user's Node; never shipped
 // (it is Node-version specific). Best effort: exits 0 and writes nothing when it cannot.
 //   node scripts/code-cache.cjs
@@ -17,8 +17,6 @@ function main() {
   if (!fs.existsSync(file)) return 'no dist/modules.cjs';
   const before = fs.statSync(file);
   const source = fs.readFileSync(file, 'utf8');
-  const id = source.slice(0, source.indexOf('\n'));
-  if (!id.startsWith('// cordon-bundle ')) return 'dist/modules.cjs has no bundle id';
   const script = new vm.Script(wrap(source), { filename: file });
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
@@ -28,10 +26,11 @@ function main() {
   cordon.SandboxPolicy.parse(JSON.stringify(policy.toJSON()));
   cordon.SandboxPolicy.readOnly();
   module.exports.load('options.js').parseSpawnOptions('true', [], { policy, cwd: '/', stdio: 'inherit', timeout: 1000 });
-  const after = fs.statSync(file);
-  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return 'dist/modules.cjs changed meanwhile';
+  const st = fs.statSync(file);
+  if (st.ino !== before.ino || st.ctimeMs !== before.ctimeMs || st.size !== before.size) return 'dist/modules.cjs changed meanwhile';
+  // The header dist/boot.cjs checks: the file's inode, size, ctime, mtime and path.
   const tmp = `${file}.v8cache.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${id} ${after.size} ${after.mtimeMs}\n`, 'latin1'), script.createCachedData()]));
+  fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${[st.ino, st.size, st.ctimeMs, st.mtimeMs, file].join(' ')}\n`, 'utf8'), script.createCachedData()]));
   fs.renameSync(tmp, `${file}.v8cache`);
   return undefined;
 }

@@ -272,7 +272,8 @@ function parseRunArgs(argv: string[]): RunArgs {
       case '--timeout': {
         const text = value();
         const v = Number(text);
-        if (!/^\s*[0-9.]/.test(text) || !Number.isFinite(v) || v < 0) throw new UsageError(`--timeout ${text}: must be a number of seconds >= 0`);
+        // Plain decimal seconds only: no 0x10, no exponents (1e-400 would read as 0, no timeout).
+        if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(v)) throw new UsageError(`--timeout ${text}: must be a number of seconds >= 0 (decimal, e.g. 30 or 0.5)`);
         // Node's timers hold at most 2^31-1 ms; a longer one would fire at once.
         if (v > MAX_TIMEOUT_SECS) throw new UsageError(`--timeout ${text}: at most ${MAX_TIMEOUT_SECS} seconds (24.8 days); 0 for none`);
         out.timeoutSecs = v;
@@ -478,6 +479,8 @@ export function summaryLine(r: EnforcementReport): string {
       else byMechanism.set(l.mechanism, [...(byMechanism.get(l.mechanism) ?? []), key]);
     }
     const t = r.limits.timeout;
+    gaps += t.gaps.length;
+    if (t.value > 0 && !t.enforced) notEnforced.push(`the policy's ${t.value} s timeout`);
     parts.push(
       byMechanism.size > 0 ? `limits ${[...byMechanism].map(([m, keys]) => `${keys.join('/')} via ${m}`).join(', ')}` : 'no resource limits',
       t.value > 0 && t.enforced ? `timeout ${t.value} s` : 'no timeout',

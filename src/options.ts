@@ -129,6 +129,8 @@ export interface ResolvedSpawnOptions {
   policy: SpawnOptions['policy'];
   cwd: string;
   env: Record<string, string> | undefined;
+  /** Names of a given env that were not passed (cordon's markers). */
+  envDropped: string[];
   addEnv: Record<string, string> | undefined;
   stdio: [StdioOption, StdioOption, StdioOption];
   timeout: number | undefined;
@@ -186,12 +188,17 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
   serialization: 'there is no IPC channel into a sandbox (stdio only)',
 };
 
-function reportUnknownOptions(keys: string[], at: string, issues: PolicyIssue[]): void {
+// Their child_process defaults ask for nothing cordon lacks: accepted as no-ops.
+const CHILD_PROCESS_DEFAULTS: Readonly<Record<string, unknown>> = { detached: false, windowsHide: false, windowsVerbatimArguments: false, serialization: 'json' };
+
+function reportUnknownOptions(keys: string[], at: string, issues: PolicyIssue[], input?: Record<string, unknown>): void {
   const unknown: string[] = [];
   for (const key of keys) {
     const why = UNSUPPORTED[key];
-    if (why !== undefined) issues.push({ path: pathJoin(at, key), message: `not supported, because ${why}` });
-    else unknown.push(key);
+    if (why !== undefined) {
+      if (input !== undefined && Object.hasOwn(CHILD_PROCESS_DEFAULTS, key) && input[key] === CHILD_PROCESS_DEFAULTS[key]) continue;
+      issues.push({ path: pathJoin(at, key), message: `not supported, because ${why}` });
+    } else unknown.push(key);
   }
   if (unknown.length > 0) issues.push({ path: at, message: `unknown option(s): ${unknown.join(', ')}` });
 }
@@ -264,6 +271,7 @@ const optionsShape = object(
   },
   'must be an object',
   reportUnknownOptions,
+  { nullIsAbsent: true },
 );
 
 /**
@@ -363,6 +371,7 @@ export function parseSpawnOptions(command: unknown, args: readonly unknown[] | u
       o.env === undefined
         ? undefined
         : (Object.fromEntries(Object.entries(o.env).filter(([name, v]) => v !== undefined && !MARKER_ENV_NAMES.has(name))) as Record<string, string>),
+    envDropped: o.env === undefined ? [] : Object.keys(o.env).filter((name) => MARKER_ENV_NAMES.has(name)).sort(),
     addEnv: o.addEnv === undefined || Object.keys(o.addEnv).length === 0 ? undefined : o.addEnv,
     stdio,
     timeout: o.timeout,

@@ -521,8 +521,15 @@ export class SandboxedProcess extends EventEmitter {
  * strict enforcement cannot be met on this kernel.
  */
 export function spawnSandboxed(command: string, args?: readonly string[] | SpawnOptions, options?: SpawnOptions): SandboxedProcess {
-  const split = splitArguments(args, options);
-  const opts = parseSpawnOptions(command, split.args, split.options);
+  let opts: ReturnType<typeof parseSpawnOptions>;
+  try {
+    const split = splitArguments(args, options);
+    opts = parseSpawnOptions(command, split.args, split.options);
+  } catch (error) {
+    if (error instanceof CordonError) throw error;
+    // A revoked Proxy, a getter that throws: the arguments could not be read.
+    throw new SpawnOptionsError([{ path: 'options', message: `could not be read (${error instanceof Error ? error.message : String(error)})` }]);
+  }
   command = opts.file;
   let killSignal: number;
   try {
@@ -534,7 +541,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
   const policy = policyOf(opts.policy);
   const cwd = opts.cwd;
 
-  const inherited = opts.env === undefined ? inheritedFor(opts.inheritEnv) : { env: opts.env, removed: [] as string[] };
+  const inherited = opts.env === undefined ? inheritedFor(opts.inheritEnv) : { env: opts.env, removed: opts.envDropped };
   const explicitEnv = opts.addEnv === undefined ? [] : Object.keys(opts.addEnv);
 
   const stdio = opts.stdio.map((value, index) => stdioFd(value, index));
@@ -778,12 +785,21 @@ export function execSandboxed(command: string, args: readonly string[], options:
 export function execSandboxed(command: string, args?: readonly string[] | ExecOptions, options?: ExecOptions): Promise<ExecResult<string | Buffer>>;
 export function execSandboxed(command: string, args?: readonly string[] | ExecOptions, options?: ExecOptions): Promise<ExecResult<string | Buffer>> {
   let split: ReturnType<typeof splitArguments<ExecOptions>>;
+  let execOwn: Pick<ExecOptions, 'encoding' | 'maxBuffer' | 'input'>;
+  let spawnOptions: SpawnOptions;
   try {
     split = splitArguments(args, options);
+    const { encoding, maxBuffer, input, ...rest } = split.options ?? {};
+    execOwn = { encoding, maxBuffer, input };
+    spawnOptions = rest;
   } catch (e) {
-    return Promise.reject(e);
+    if (e instanceof CordonError) return Promise.reject(e);
+    return Promise.reject(new SpawnOptionsError([{ path: 'options', message: `could not be read (${e instanceof Error ? e.message : String(e)})` }]));
   }
-  const { encoding: givenEncoding, maxBuffer = 1024 * 1024, input, ...spawnOptions } = split.options ?? {};
+  // null is "not given" here too, as execFile reads it (but encoding: null means Buffers, as there).
+  const givenEncoding = execOwn.encoding;
+  const maxBuffer = execOwn.maxBuffer ?? 1024 * 1024;
+  const input = execOwn.input ?? undefined;
   const encoding = givenEncoding === null ? 'buffer' : (givenEncoding ?? 'utf8');
   const issues: PolicyIssue[] = [];
   if (!(typeof maxBuffer === 'number' && maxBuffer >= 0)) issues.push({ path: 'options.maxBuffer', message: 'must be a non-negative number (Infinity: no limit)' });

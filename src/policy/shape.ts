@@ -120,13 +120,20 @@ export interface Field<T = unknown> {
 export const optional = <T>(shape: Shape<T>, fallback?: () => T): Field<T> => (fallback ? { shape, optional: true, fallback } : { shape, optional: true });
 
 /** What an object check does with keys it does not know. */
-export type UnknownKeys = 'strip' | 'report' | ((keys: string[], at: string, issues: PolicyIssue[]) => void);
+export type UnknownKeys = 'strip' | 'report' | ((keys: string[], at: string, issues: PolicyIssue[], input: Record<string, unknown>) => void);
 
 /**
  * A plain object with these fields, checked in order (then its unknown keys): a field given as a
- * bare shape is required. Only own enumerable keys are read, once each.
+ * bare shape is required. Only own enumerable keys are read, once each. `nullIsAbsent`: a null
+ * value counts as not given, as Node reads its options (the policy format refuses null, as serde).
  */
-export function object(fields: Readonly<Record<string, Shape<unknown> | Field>>, message: string, unknownKeys: UnknownKeys = 'report'): Shape<Record<string, unknown>> {
+export function object(
+  fields: Readonly<Record<string, Shape<unknown> | Field>>,
+  message: string,
+  unknownKeys: UnknownKeys = 'report',
+  { nullIsAbsent = false }: { nullIsAbsent?: boolean } = {},
+): Shape<Record<string, unknown>> {
+  const absent = (v: unknown) => v === undefined || (nullIsAbsent && v === null);
   const entries = Object.entries(fields).map(([key, f]) => [key, typeof f === 'function' ? { shape: f } : f] as const);
   return (value, at, issues) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -137,29 +144,32 @@ export function object(fields: Readonly<Record<string, Shape<unknown> | Field>>,
     const out: Record<string, unknown> = {};
     for (const [key, field] of entries) {
       const v = Object.hasOwn(input, key) ? input[key] : undefined;
-      if (v === undefined && field.optional) {
+      if (absent(v) && field.optional) {
         if (field.fallback) out[key] = field.fallback();
         continue;
       }
       out[key] = field.shape(v, pathJoin(at, key), issues);
     }
     if (unknownKeys !== 'strip') {
-      // A key set to undefined says nothing (as Node reads options): only keys with a value count.
-      const unknown = Object.keys(input).filter((key) => !Object.hasOwn(fields, key) && input[key] !== undefined);
+      // A key set to undefined (or null, where null is absent) says nothing: only keys with a value count.
+      const unknown = Object.keys(input).filter((key) => !Object.hasOwn(fields, key) && !absent(input[key]));
       if (unknown.length > 0) {
         if (unknownKeys === 'report') for (const key of unknown) issues.push({ path: pathJoin(at, key), message: 'unknown key' });
-        else unknownKeys(unknown, at, issues);
+        else unknownKeys(unknown, at, issues, input);
       }
     }
     return out;
   };
 }
 
-/** A plain object (or one without a prototype) of string keys to `item`s; a Map or a class instance is refused. */
+/**
+ * An object of string keys (its own enumerable ones) to `item`s: a plain object, process.env, a
+ * class instance or an object of another realm; a Map or Set is refused (its entries are no keys).
+ */
 export function recordOf<T>(item: Shape<T>, message: string): Shape<Record<string, T>> {
   return (value, at, issues) => {
-    const proto = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || (proto !== Object.prototype && proto !== null)) {
+    const tag = Object.prototype.toString.call(value);
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || tag === '[object Map]' || tag === '[object Set]') {
       issues.push({ path: at, message: wrong(value, message) });
       return value as Record<string, T>;
     }

@@ -200,7 +200,9 @@ describe('bad usage: the message, the relevant usage, exit 125, nothing run', ()
       [['run', '--env'], '--env needs a value', RUN_USAGE],
       [['run', '--timeout', 'soon', ...cmd], '--timeout soon: must be a number', RUN_USAGE],
       [['run', '--timeout=-1', ...cmd], '--timeout -1: must be a number', RUN_USAGE],
-      [['run', '--timeout', '1e12', ...cmd], '--timeout 1e12: at most 2147483 seconds', RUN_USAGE],
+      [['run', '--timeout', '99999999', ...cmd], '--timeout 99999999: at most 2147483 seconds', RUN_USAGE],
+      [['run', '--timeout', '1e-400', ...cmd], '--timeout 1e-400: must be a number', RUN_USAGE],
+      [['run', '--timeout', '0x10', ...cmd], '--timeout 0x10: must be a number', RUN_USAGE],
       [['run', '--device', '/etc/passwd', ...cmd], '--device /etc/passwd: must be a path under /dev/', RUN_USAGE],
       [['run', '--device', '/dev/cordon-none', ...cmd], '--device /dev/cordon-none: cannot be used (ENOENT)', RUN_USAGE],
       [['run', '--preset', 'nope', ...cmd], '--preset nope: must be read-only, workspace-write or full-access', RUN_USAGE],
@@ -443,7 +445,8 @@ describe('--report-file and --report=summary', () => {
     expect(line).toContain(r.seccomp.installed ? `seccomp ${r.seccomp.profile}` : 'no seccomp filter');
     expect(line).toContain(`network ${r.network.mode}`);
     const timeout = r.limits.timeout!;
-    expect(line).toContain(timeout.value > 0 ? `timeout ${timeout.value} s` : 'no timeout');
+    expect(line).toContain(timeout.value > 0 && timeout.enforced ? `timeout ${timeout.value} s` : 'no timeout');
+    if (timeout.value > 0 && !timeout.enforced) expect(line).toContain(`not enforced: the policy's ${timeout.value} s timeout`);
     for (const key of ['memory', 'pids', 'disk', 'cpu']) {
       const l = r.limits[key]!;
       if (l.value > 0 && l.enforced) expect(line).toMatch(new RegExp(`[ /]${key}(/\\w+)* via ${l.mechanism}[,;]`));
@@ -457,11 +460,11 @@ describe('--report-file and --report=summary', () => {
       else expect(notEnforced).toContain(c.class);
     }
     for (const p of r.filesystem.protections) if (!p.enforced) expect(notEnforced).toContain(p.what);
-    if (r.missing.length === 0 && r.isolation.every((c) => c.enforced)) expect(notEnforced).toMatch(/^nothing the policy asks for/);
+    if (r.missing.length === 0 && r.isolation.every((c) => c.enforced) && timeout.enforced) expect(notEnforced).toMatch(/^nothing the policy asks for/);
   }
 
   it('--report=summary prints one line on stderr that says what the report says, nothing more', async () => {
-    const cases = [[], ['--preset', 'read-only'], ['--preset', 'full-access'], ['--allow-domain', 'example.com']];
+    const cases = [[], ['--preset', 'read-only'], ['--preset', 'full-access'], ['--allow-domain', 'example.com'], ['--preset', 'read-only', '--timeout', '0']];
     const runs = await Promise.all(cases.map((args, i) => cordonAsync(['run', ...args, '--report=summary', '--report-file', join(ws.dir, `summary-${i}.json`), '--', 'true'])));
     runs.forEach((r, i) => {
       const what = cases[i]!.join(' ') || 'default';

@@ -269,6 +269,34 @@ describe('bad input names the field and the reason, and spawns nothing', () => {
     expect(() => spawnSandboxed('true', [], { policy, uid: 0 } as never)).toThrow(/options\.uid: not supported/);
   });
 
+  it('what child_process accepts: env: process.env, null for "not given", the defaults of options cordon lacks', async () => {
+    const r = await execSandboxed('sh', ['-c', 'echo "$HOME"'], { policy, cwd: ws.dir, env: process.env });
+    expect(r.stdout).toBe(`${process.env.HOME}\n`);
+    class Env { PATH = process.env.PATH!; ONE = '1'; }
+    expect((await execSandboxed('sh', ['-c', 'echo $ONE'], { policy, cwd: ws.dir, env: new Env() as never })).stdout).toBe('1\n');
+    const nulls = { cwd: null, env: null, timeout: null, argv0: null, killSignal: null, uid: null, gid: null, maxBuffer: null, input: null };
+    await expect(execSandboxed('true', { policy, ...nulls } as never)).resolves.toMatchObject({ exitCode: 0 });
+    await expect(execSandboxed('true', { policy, cwd: ws.dir, detached: false, windowsHide: false, serialization: 'json' } as never)).resolves.toMatchObject({ exitCode: 0 });
+    // Control: the non-default values are still refused, with the reason.
+    expect(() => spawnSandboxed('true', [], { policy, detached: true } as never)).toThrow(/options\.detached: not supported/);
+  });
+
+  it('arguments that cannot be read (a revoked Proxy, a throwing getter) give a SpawnOptionsError', async () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    expect(() => spawnSandboxed('true', revoked.proxy as never)).toThrow(SpawnOptionsError);
+    expect(() => spawnSandboxed('true', [], revoked.proxy as never)).toThrow(SpawnOptionsError);
+    const args = ['a'];
+    Object.defineProperty(args, 0, { get: () => { throw new Error('g'); } });
+    expect(() => spawnSandboxed('echo', args, { policy })).toThrow(SpawnOptionsError);
+    await expect(execSandboxed('true', revoked.proxy as never)).rejects.toThrow(SpawnOptionsError);
+  });
+
+  it('markers dropped from a given env are reported as removed', async () => {
+    const r = await execSandboxed('true', { policy, cwd: ws.dir, env: { PATH: process.env.PATH, CORDON_SANDBOX_TYPE: 'x' } });
+    expect(r.enforcement.lifecycle.removedEnv).toEqual(['CORDON_SANDBOX_TYPE']);
+  });
+
   it('leaks nothing over many refused spawns (control: a good spawn after them works)', async () => {
     const before = openFdCount();
     for (let i = 0; i < 200; i++) expect(() => spawnSandboxed('true', [], { policy, uid: 0 } as never)).toThrow(SpawnOptionsError);
