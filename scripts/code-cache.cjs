@@ -2,9 +2,10 @@
 // Writes dist/modules.cjs.v8cache: V8's code cache of the bundle for the Node that runs this,
 // after loading the entry modules and running what a cold start runs (a policy built and parsed,
 // spawn options checked), so the functions compiled then are in it. dist/boot.cjs uses it when
-// its first line still names this file: inode, size, ctime, mtime and path. Run by `npm run build:ts` and by the
-// install script (scripts/install.cjs) on the user's machine, for the user's Node; never shipped
-// (it is Node-version specific). Best effort: exits 0 and writes nothing when it cannot.
+// its first line still names this file: inode, size, ctime, mtime and path. Run by
+// `npm run build:ts` and by the install script (scripts/install.cjs) on the user's machine, for
+// the user's Node; never shipped (it is Node-version specific). Best effort: exits 0 and writes
+// nothing when it cannot.
 //   node scripts/code-cache.cjs
 const fs = require('node:fs');
 const path = require('node:path');
