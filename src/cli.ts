@@ -154,7 +154,6 @@ function version(): string {
 
 type Report = 'none' | 'json' | 'summary';
 
-const MAX_TIMEOUT_SECS = 2_147_483;
 
 interface RunArgs {
   help: boolean;
@@ -274,8 +273,9 @@ function parseRunArgs(argv: string[]): RunArgs {
         const v = Number(text);
         // Plain decimal seconds only: no 0x10, no exponents (1e-400 would read as 0, no timeout).
         if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(v)) throw new UsageError(`--timeout ${text}: must be a number of seconds >= 0 (decimal, e.g. 30 or 0.5)`);
-        // Node's timers hold at most 2^31-1 ms; a longer one would fire at once.
-        if (v > MAX_TIMEOUT_SECS) throw new UsageError(`--timeout ${text}: at most ${MAX_TIMEOUT_SECS} seconds (24.8 days); 0 for none`);
+        // Beyond 2^53 ms the option could not hold the integer (the library waits in steps beyond
+        // setTimeout's 24.8 days, so anything below that is a real timeout).
+        if (v * 1000 > Number.MAX_SAFE_INTEGER) throw new UsageError(`--timeout ${text}: at most ${Math.floor(Number.MAX_SAFE_INTEGER / 1000)} seconds; 0 for none`);
         out.timeoutSecs = v;
         break;
       }

@@ -200,7 +200,7 @@ describe('bad usage: the message, the relevant usage, exit 125, nothing run', ()
       [['run', '--env'], '--env needs a value', RUN_USAGE],
       [['run', '--timeout', 'soon', ...cmd], '--timeout soon: must be a number', RUN_USAGE],
       [['run', '--timeout=-1', ...cmd], '--timeout -1: must be a number', RUN_USAGE],
-      [['run', '--timeout', '99999999', ...cmd], '--timeout 99999999: at most 2147483 seconds', RUN_USAGE],
+      [['run', '--timeout', '99999999999999', ...cmd], '--timeout 99999999999999: at most 9007199254740 seconds', RUN_USAGE],
       [['run', '--timeout', '1e-400', ...cmd], '--timeout 1e-400: must be a number', RUN_USAGE],
       [['run', '--timeout', '0x10', ...cmd], '--timeout 0x10: must be a number', RUN_USAGE],
       [['run', '--device', '/etc/passwd', ...cmd], '--device /etc/passwd: must be a path under /dev/', RUN_USAGE],
@@ -279,6 +279,9 @@ describe('--timeout', () => {
     expect(flag).toMatchObject({ status: 124, stderr: 'cordon: timed out after 0.5 s\n' });
     expect(fromPolicy).toMatchObject({ status: 124, stderr: 'cordon: timed out after 1 s\n' });
     expect(inTime).toMatchObject({ status: 0, stderr: '' });
+    // Beyond setTimeout's 24.8 days: a real (long) timeout, which does not fire at once.
+    const long = await cordonAsync(['run', '--timeout', '3000000', '--', 'sleep', '0.3']);
+    expect(long).toMatchObject({ status: 0, stderr: '' });
   });
 });
 
