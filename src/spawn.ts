@@ -236,11 +236,6 @@ function stdioFd(value: StdioOption, index: number): NativeStdio {
   return value.fd;
 }
 
-/**
- * A sandboxed child process, shaped like Node's ChildProcess: `pid`, `stdin`/`stdout`/`stderr`,
- * events `spawn`, `exit(code, signal)`, `close(code, signal)`, `error`, and `kill()`; plus
- * `resourceUsage` after exit and `enforcement`, the report of what was applied to it.
- */
 /** The events of a SandboxedProcess and their listeners' arguments. */
 export interface SandboxedProcessEvents {
   /** The command was started (after its execve was prepared; like ChildProcess 'spawn'). */
@@ -257,6 +252,11 @@ export interface SandboxedProcessEvents {
 type EventName = keyof SandboxedProcessEvents;
 type Listener<K extends EventName> = (...args: SandboxedProcessEvents[K]) => void;
 
+/**
+ * A sandboxed child process, shaped like Node's ChildProcess: `pid`, `stdin`/`stdout`/`stderr`,
+ * events `spawn`, `exit(code, signal)`, `close(code, signal)`, `error`, and `kill()`; plus
+ * `resourceUsage` after exit and `enforcement`, the report of what was applied to it.
+ */
 export class SandboxedProcess extends EventEmitter {
   /** Host-side pid of the child (undefined when it could not be started). */
   pid: number | undefined;
@@ -515,6 +515,12 @@ export class SandboxedProcess extends EventEmitter {
   }
 }
 
+/** A failure while reading the arguments: ours as is; a revoked Proxy's or a throwing getter's as a SpawnOptionsError. */
+function asOptionsError(error: unknown): Error {
+  if (error instanceof CordonError) return error;
+  return new SpawnOptionsError([{ path: 'options', message: `could not be read (${error instanceof Error ? error.message : String(error)})` }]);
+}
+
 /**
  * Starts `command` inside the sandbox that `options.policy` describes (default: read-only,
  * no network). Throws synchronously, spawning nothing, on invalid options or policy, or when
@@ -526,9 +532,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
     const split = splitArguments(args, options);
     opts = parseSpawnOptions(command, split.args, split.options);
   } catch (error) {
-    if (error instanceof CordonError) throw error;
-    // A revoked Proxy, a getter that throws: the arguments could not be read.
-    throw new SpawnOptionsError([{ path: 'options', message: `could not be read (${error instanceof Error ? error.message : String(error)})` }]);
+    throw asOptionsError(error);
   }
   command = opts.file;
   let killSignal: number;
@@ -793,8 +797,7 @@ export function execSandboxed(command: string, args?: readonly string[] | ExecOp
     execOwn = { encoding, maxBuffer, input };
     spawnOptions = rest;
   } catch (e) {
-    if (e instanceof CordonError) return Promise.reject(e);
-    return Promise.reject(new SpawnOptionsError([{ path: 'options', message: `could not be read (${e instanceof Error ? e.message : String(e)})` }]));
+    return Promise.reject(asOptionsError(e));
   }
   // null is "not given" here too, as execFile reads it (but encoding: null means Buffers, as there).
   const givenEncoding = execOwn.encoding;
