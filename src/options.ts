@@ -1,5 +1,5 @@
-// Spawn option validation: one shape check (src/policy/shape.ts), one error type (SpawnOptionsError) naming each bad
-// field, checked before anything is spawned.
+// Spawn option validation: one shape check (src/policy/shape.ts), one error type
+// (SpawnOptionsError) naming each bad field, checked before anything is spawned.
 import { statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { SpawnOptionsError, type PolicyIssue } from './errors.js';
