@@ -784,8 +784,22 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   if (cached) {
     sandbox = cached->plan;
   } else {
-    auto read = std::make_shared<cordon::SandboxPlan>();
-    if (!ReadSandbox(planObject, read.get(), &bad)) return ThrowType(env, "invalid " + bad);
+    // The plan owns a duplicate of the Landlock ruleset fd, closed with the last reference to
+    // the plan (the sandbox cache, a standby, a spawn in flight): JS may close its own fd at
+    // any time (its plan cache is bounded), and an fd number it frees and reuses can never
+    // reach a child through a plan cached here.
+    std::shared_ptr<cordon::SandboxPlan> read(new cordon::SandboxPlan, [](cordon::SandboxPlan* p) {
+      if (p->landlockRulesetFd >= 0) close(p->landlockRulesetFd);
+      delete p;
+    });
+    if (!ReadSandbox(planObject, read.get(), &bad)) {
+      read->landlockRulesetFd = -1;  // not ours yet: the value is the caller's fd
+      return ThrowType(env, "invalid " + bad);
+    }
+    if (read->landlockRulesetFd >= 0) {
+      read->landlockRulesetFd = fcntl(read->landlockRulesetFd, F_DUPFD_CLOEXEC, 3);
+      if (read->landlockRulesetFd < 0) return ThrowErrno(env, errno, "fcntl(F_DUPFD_CLOEXEC) of the Landlock ruleset");
+    }
     sandbox = read;
     if (key != 0) cached = RememberSandbox(state, key, sandbox);
   }

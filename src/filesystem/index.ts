@@ -141,6 +141,10 @@ interface CacheEntry {
 }
 
 const cache = new Map<string, CacheEntry>();
+// Plans kept, least recently used evicted first with their ruleset fds: an agent host using a
+// fresh workspace per task would otherwise keep one fd per task forever. (The addon keeps its
+// own duplicate of the fd in every plan it caches, so closing ours never reaches a child.)
+const MAX_CACHED_PLANS = 64;
 
 // Every mode-A child adds a rule for each file system it mounts fresh (its /tmp, /proc) to the
 // shared ruleset (mount-plan.ts): rules of gone sandboxes stay in it, and each
@@ -211,7 +215,11 @@ export function compileFilesystemPlan(input: FilesystemPlanInput): FilesystemPla
     input.probe.mountNamespace,
   ]);
   const hit = cache.get(key);
-  if (hit && stampsValid(hit) && (!hit.plan.needsMountNamespace || ++hit.uses < RULESET_REUSE_LIMIT)) return hit.plan;
+  if (hit && stampsValid(hit) && (!hit.plan.needsMountNamespace || ++hit.uses < RULESET_REUSE_LIMIT)) {
+    cache.delete(key); // to the back: the most recently used
+    cache.set(key, hit);
+    return hit.plan;
+  }
   if (hit) {
     cache.delete(key);
     releasePlan(hit.plan);
@@ -225,6 +233,11 @@ export function compileFilesystemPlan(input: FilesystemPlanInput): FilesystemPla
     built = buildPlan(input);
   }
   const entry: CacheEntry = { ...built, uses: 1, stampPaths: built.stamps.map((st) => `${st.path}\0`).join('') };
+  while (cache.size >= MAX_CACHED_PLANS) {
+    const [oldestKey, oldest] = cache.entries().next().value!;
+    cache.delete(oldestKey);
+    releasePlan(oldest.plan);
+  }
   cache.set(key, entry);
   return entry.plan;
 }
