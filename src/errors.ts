@@ -59,19 +59,23 @@ export class EnforcementError extends CordonError {
 }
 
 /**
- * The sandbox could not be set up in the child (a step between clone and execve failed).
- * `step` names the step, `errno`/`syscallCode` what the kernel said.
+ * The sandbox could not be set up (a step between clone and execve failed, or the host-side
+ * cgroup for its limits). `step` (also `syscall`) names the step; `errno` is what the kernel
+ * said, negative as Node's own errors have it (-2), and `errnoName` its name ('ENOENT').
  */
 export class SandboxSetupError extends CordonError {
   readonly step: string;
   readonly errno: number;
+  readonly errnoName: string;
   readonly syscall: string;
-  constructor(step: string, errno: number, errName: string, message: string) {
+  constructor(step: string, errno: number, errnoName: string, message: string) {
     super('ERR_CORDON_SANDBOX_SETUP', message);
     this.step = step;
-    this.errno = errno;
+    // Negative whatever the caller passed: native reports -errno, an fs error's errno is negative,
+    // a raw errno is positive.
+    this.errno = -Math.abs(errno);
+    this.errnoName = errnoName;
     this.syscall = step;
-    Object.defineProperty(this, 'errnoName', { value: errName, enumerable: true });
   }
 }
 

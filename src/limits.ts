@@ -18,7 +18,6 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { constants as osConstants } from 'node:os';
 import type { NativeKernelProbe } from './native-types.js';
 import type { ResourceLimits } from './policy/index.js';
-import type { Termination } from './spawn.js';
 
 /** setrlimit(2) resource numbers (asm-generic; x86_64 and aarch64 agree). */
 export const RLIMIT = { CPU: 0, FSIZE: 1, DATA: 2, CORE: 4, NPROC: 6, NOFILE: 7 } as const;
@@ -658,6 +657,9 @@ export function pendingLeaves(): string[] {
 
 // ---------------------------------------------------------------------------------------------
 // Termination.
+
+/** Why a child ended. */
+export type Termination = 'exit' | 'signal' | 'timeout' | 'cpu' | 'memory' | 'pids' | 'disk' | 'killed' | 'max-buffer';
 
 const SIG = osConstants.signals;
 

@@ -36,7 +36,7 @@ export interface NativeBinding {
   // landlock: createRuleset -> O_CLOEXEC ruleset fd; masks are the LANDLOCK_ACCESS_*/SCOPE_* bits (native/landlock.h)
   landlock: { createRuleset(spec: { handledAccessFs: number; handledAccessNet?: number; scoped?: number; pathRules: { path: string; access: number }[]; netRules?: { port: number; access: number }[] }): number; closeRuleset(fd: number): void; abiVersion(): number; mountFlags(path: string): number };
   // seccomp: rule data -> struct sock_filter[] bytes (native/bpf.h); throws EINVAL/E2BIG with the reason
-  compileSeccompProgram(spec: import('./seccomp/spec.js').NativeSeccompSpec): Buffer;
+  compileSeccompProgram(spec: NativeSeccompSpec): Buffer;
   // spawn:
   spawn(plan: NativeSpawnPlan, stdio: NativeStdio[], onExit: NativeExitCallback): NativeSpawned;
   signalChild(id: number, signal: number): number;
@@ -151,4 +151,44 @@ export interface NativeSpawned {
   stdio: [number, number, number];
   /** The listening sockets created inside the child's network namespace, one per plan listener (-1: skipped, an IPv6 one without ::1). */
   listenerFds: number[];
+}
+
+// The seccomp compiler's input (native/bpf.h); seccomp/spec.ts re-exports these.
+
+/** One comparison on a syscall argument (native/bpf.h ArgCheck). */
+export interface NativeArgCheck {
+  /** Index into seccomp_data.args, 0..5. */
+  arg: number;
+  /**
+   * 32: the kernel reads an int/unsigned int, so only the low word is compared (comparing both
+   * halves lets `cmd | 1n << 32n` bypass a deny rule: CVE-2019-10063). 64: unsigned long.
+   */
+  width: 32 | 64;
+  /** 'eq': (arg & mask) === value. 'any': (arg & mask) !== 0n (BPF JSET). */
+  op: 'eq' | 'any';
+  mask: bigint;
+  value: bigint;
+}
+
+/** All checks hold → action (native/bpf.h ArgClause). */
+export interface NativeArgClause {
+  checks: NativeArgCheck[];
+  action: number;
+}
+
+/** The decision for one syscall number (native/bpf.h SeccompRule). */
+export interface NativeSeccompRule {
+  nr: number;
+  /** The first clause that holds decides; `action` applies when none does. */
+  clauses: NativeArgClause[];
+  action: number;
+  /** Why the rule exists; shown in compile errors. */
+  reason: string;
+}
+
+/** Input of `compileSeccompProgram` (native/bpf.h SeccompSpec). */
+export interface NativeSeccompSpec {
+  arch: 'x86_64' | 'aarch64';
+  rules: NativeSeccompRule[];
+  defaultAction: number;
 }

@@ -15,7 +15,7 @@ import { nodeNet, nodeStream, nodeTty } from './lazy-node.js';
 import { sandboxProxyEnv, serveChildNetwork } from './network.js';
 import { npmrcSettings, offlineEnv, privateCacheEnv } from './tool-env.js';
 import type { NetworkEvent } from './proxy/index.js';
-import { classifyTermination, LimitSession, timeoutEntry, type LimitsPlan } from './limits.js';
+import { classifyTermination, LimitSession, timeoutEntry, type LimitsPlan, type Termination } from './limits.js';
 import { policySandbox, sandboxForSpawn, type EnforcementReport, type SpawnSandbox } from './plan.js';
 import { privateTempHiding } from './mount-plan.js';
 import { SandboxPolicy } from './policy/index.js';
@@ -43,8 +43,7 @@ export interface ResourceUsage {
   maxRSS: number;
 }
 
-/** Why a child ended. */
-export type Termination = 'exit' | 'signal' | 'timeout' | 'cpu' | 'memory' | 'pids' | 'disk' | 'killed' | 'max-buffer';
+export type { Termination } from './limits.js';
 
 const SIGNALS = osConstants.signals as Record<string, number>;
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
@@ -250,7 +249,9 @@ export interface SandboxedProcessEvents {
   network: [event: NetworkEvent];
 }
 type EventName = keyof SandboxedProcessEvents;
-type Listener<K extends EventName> = (...args: SandboxedProcessEvents[K]) => void;
+// A listener may take more parameters than the event passes, typed unknown (a Promise's resolve
+// for 'spawn', as with Node's own emitters); the ones it passes are checked.
+type Listener<K extends EventName> = (...args: [...SandboxedProcessEvents[K], ...unknown[]]) => void;
 
 /**
  * A sandboxed child process, shaped like Node's ChildProcess: `pid`, `stdin`/`stdout`/`stderr`,
@@ -624,7 +625,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
     limitSession = LimitSession.open(compiled.limits);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    child._fail(new SandboxSetupError('cgroup', Math.abs(err.errno ?? 0), err.code ?? 'EUNKNOWN', `cannot set up the resource-limit cgroup: ${err.message} (spawning ${command})`), stdio);
+    child._fail(new SandboxSetupError('cgroup', err.errno ?? 0, err.code ?? 'EUNKNOWN', `cannot set up the resource-limit cgroup: ${err.message} (spawning ${command})`), stdio);
     return child;
   }
   child._setLimits(compiled.limits, limitSession);

@@ -2,43 +2,9 @@
 // with. Values are the uapi ones shared by x86_64 and aarch64 (asm-generic errno and socket
 // numbers); each comes from the header named beside it.
 
-/** One comparison on a syscall argument (native/bpf.h ArgCheck). */
-export interface NativeArgCheck {
-  /** Index into seccomp_data.args, 0..5. */
-  arg: number;
-  /**
-   * 32: the kernel reads an int/unsigned int, so only the low word is compared (comparing both
-   * halves lets `cmd | 1n << 32n` bypass a deny rule: CVE-2019-10063). 64: unsigned long.
-   */
-  width: 32 | 64;
-  /** 'eq': (arg & mask) === value. 'any': (arg & mask) !== 0n (BPF JSET). */
-  op: 'eq' | 'any';
-  mask: bigint;
-  value: bigint;
-}
-
-/** All checks hold → action (native/bpf.h ArgClause). */
-export interface NativeArgClause {
-  checks: NativeArgCheck[];
-  action: number;
-}
-
-/** The decision for one syscall number (native/bpf.h SeccompRule). */
-export interface NativeSeccompRule {
-  nr: number;
-  /** The first clause that holds decides; `action` applies when none does. */
-  clauses: NativeArgClause[];
-  action: number;
-  /** Why the rule exists; shown in compile errors. */
-  reason: string;
-}
-
-/** Input of `compileSeccompProgram` (native/bpf.h SeccompSpec). */
-export interface NativeSeccompSpec {
-  arch: 'x86_64' | 'aarch64';
-  rules: NativeSeccompRule[];
-  defaultAction: number;
-}
+// The compiler's input types live with the addon's other declarations (native-types.ts), the
+// layer below planning; seccomp code names them from here.
+export type { NativeArgCheck, NativeArgClause, NativeSeccompRule, NativeSeccompSpec } from '../native-types.js';
 
 // include/uapi/linux/seccomp.h
 export const SECCOMP_RET_KILL_PROCESS = 0x80000000;

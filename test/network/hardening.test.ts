@@ -16,7 +16,7 @@ import {
   NetworkAllowlistEntry,
   SandboxPolicy,
   spawnSandboxed,
-  type ExecOptions,
+  type ExecOptionsWithStringEncoding,
 } from '../../src/index.js';
 import { isSecretEnv, sanitizeEnv } from '../../src/env.js';
 import { sharedProxyRefs, type NetworkEvent } from '../../src/proxy/index.js';
@@ -141,7 +141,7 @@ afterAll(async () => {
 
 const tcp = (domain: string, port: number) => NetworkAllowlistEntry.withPort(domain, port);
 const allowlist = (...entries: NetworkAllowlistEntry[]) => SandboxPolicy.workspaceWriteWithNetwork([ws.dir], entries);
-const run = (policy: SandboxPolicy | Record<string, unknown>, args: string[], extra: ExecOptions = {}) =>
+const run = (policy: SandboxPolicy | Record<string, unknown>, args: string[], extra: ExecOptionsWithStringEncoding = {}) =>
   execSandboxed('node', ['client.cjs', ...args], {
     policy,
     cwd: ws.dir,
@@ -229,7 +229,7 @@ describe('the proxy is bounded per sandbox', () => {
   }, 60_000);
 
   it('the child gets its own RLIMIT_NOFILE: 4096 by default, maxOpenFiles to change it (control: DangerFullAccess inherits the host\'s)', async () => {
-    const limit = async (policy: SandboxPolicy, extra: ExecOptions = {}) => {
+    const limit = async (policy: SandboxPolicy, extra: ExecOptionsWithStringEncoding = {}) => {
       const r = await execSandboxed('sh', ['-c', 'ulimit -n; ulimit -Hn'], { policy, cwd: ws.dir, ...extra });
       return r.stdout.trim().split('\n');
     };

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execSandboxed, SandboxPolicy, spawnSandboxed, SpawnOptionsError } from '../../src/index.js';
+import { execSandboxed, SandboxPolicy, SandboxSetupError, spawnSandboxed, SpawnOptionsError } from '../../src/index.js';
 import { openFdCount, pidsWithCmdline, tempDir, waitFor } from '../helpers/process.js';
 
 let ws: { dir: string; cleanup: () => void };
@@ -295,6 +295,13 @@ describe('bad input names the field and the reason, and spawns nothing', () => {
   it('markers dropped from a given env are reported as removed', async () => {
     const r = await execSandboxed('true', { policy, cwd: ws.dir, env: { PATH: process.env.PATH, CORDON_SANDBOX_TYPE: 'x' } });
     expect(r.enforcement.lifecycle.removedEnv).toEqual(['CORDON_SANDBOX_TYPE']);
+  });
+
+  it('SandboxSetupError has one shape: errno negative (as Node\'s), errnoName declared, whatever sign it was given', () => {
+    for (const given of [2, -2]) {
+      const e = new SandboxSetupError('cgroup', given, 'ENOENT', 'm');
+      expect(e).toMatchObject({ errno: -2, errnoName: 'ENOENT', step: 'cgroup', syscall: 'cgroup', code: 'ERR_CORDON_SANDBOX_SETUP' });
+    }
   });
 
   it('leaks nothing over many refused spawns (control: a good spawn after them works)', async () => {

@@ -67,6 +67,9 @@ function events(child: SandboxedProcess): void {
   child.on('error', (err: Error) => void err.message);
   child.on('network', (event: NetworkEvent) => void event.host);
   child.on('spawn', () => {});
+  // A Promise's resolve is a fine listener (it takes an unknown value the event does not pass).
+  void new Promise((resolve) => child.once('spawn', resolve));
+  void new Promise<unknown>((resolve) => child.once('exit', resolve));
   // @ts-expect-error misspelt event name
   child.on('exti', () => {});
   // @ts-expect-error exit's code is number | null, not a string
