@@ -124,12 +124,18 @@ function entry(value: number, partial: Partial<LimitEntry> = {}): LimitEntry {
   return { value, enforced: value === 0, mechanism: 'none', detail: value === 0 ? 'unlimited' : 'not enforced', scope: null, gaps: [], ...partial };
 }
 
+/** A policy's timeout_secs of 0 means this many seconds (the reference's default). */
+export const DEFAULT_TIMEOUT_SECS = 300;
+
+/** The wall-clock limit a policy asks for, in seconds (its timeout_secs; 0 there is the default). */
+export const policyTimeoutSecs = (timeoutSecs: number): number => (timeoutSecs > 0 ? timeoutSecs : DEFAULT_TIMEOUT_SECS);
+
 /**
  * The wall-clock limit as it holds: the policy's timeout_secs (0 there means 300 s), unless the
  * spawn's `timeout` option (ms) replaces it; `timeout: 0` disables it, which the entry says.
  */
 export function timeoutEntry(policySecs: number, optionMs: number | undefined): LimitEntry {
-  const asked = policySecs > 0 ? policySecs : 300;
+  const asked = policyTimeoutSecs(policySecs);
   const timer = { mechanism: 'host-timer' as const, scope: 'wall-clock' as const };
   if (optionMs === undefined) return entry(asked, { ...timer, enforced: true, detail: 'host timer, then tree kill' });
   if (optionMs === 0) {

@@ -15,7 +15,7 @@ import { nodeNet, nodeStream, nodeTty } from './lazy-node.js';
 import { sandboxProxyEnv, serveChildNetwork } from './network.js';
 import { npmrcSettings, offlineEnv, privateCacheEnv } from './tool-env.js';
 import type { NetworkEvent } from './proxy/index.js';
-import { classifyTermination, LimitSession, timeoutEntry, type LimitsPlan, type Termination } from './limits.js';
+import { classifyTermination, LimitSession, policyTimeoutSecs, timeoutEntry, type LimitsPlan, type Termination } from './limits.js';
 import { policySandbox, sandboxForSpawn, type EnforcementReport, type SpawnSandbox } from './plan.js';
 import { privateTempHiding } from './mount-plan.js';
 import { SandboxPolicy } from './policy/index.js';
@@ -661,7 +661,7 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
     return child;
   }
 
-  const timeoutMs = opts.timeout ?? defaultTimeoutMs(policy);
+  const timeoutMs = opts.timeout ?? policyTimeoutSecs(policy.resourceLimits().timeoutSecs) * 1000;
   if (timeoutMs > 0) {
     // setTimeout fires at once beyond 2^31-1 ms (24.8 days); a longer limit (a policy's
     // timeout_secs may ask for one) waits in steps.
@@ -696,11 +696,6 @@ export function spawnSandboxed(command: string, args?: readonly string[] | Spawn
 export function releaseStandbys(): number {
   if (process.platform !== 'linux') return 0; // no addon, no standbys
   return native().releaseStandbys();
-}
-
-function defaultTimeoutMs(policy: SandboxPolicy): number {
-  const secs = policy.resourceLimits().timeoutSecs;
-  return (secs > 0 ? secs : 300) * 1000;
 }
 
 interface NativeFailure extends Error {
