@@ -3,7 +3,7 @@
 // and the enforcement report that says what all of it amounts to on this kernel. Exec loops
 // reuse the compiled object, so per-spawn work is only argv/envp/stdio.
 import { readFileSync } from 'node:fs';
-import type { SandboxPolicy } from './policy/index.js';
+import { runningSyscallArch, type SandboxPolicy } from './policy/index.js';
 import { compileFilesystemPlan, handledAccessFs, isWithin, type FilesystemPlan, type FilesystemReport } from './filesystem/index.js';
 import { native, type NativeMountOp, type NativeSpawnPlan } from './native.js';
 import { rawProbe } from './probe.js';
@@ -184,10 +184,6 @@ export function networkMode(policy: SandboxPolicy): NetworkMode {
 
 const PROTECT_MISSING = { placeholder: 'placeholder', freeze: 'freeze-top-level', 'allow-create': 'allow' } as const;
 
-function seccompArch(): SyscallArch | null {
-  return process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : null;
-}
-
 /**
  * Everything a spawn of `policy` in `cwd` needs. The policy-level part is compiled once and
  * cached; the filesystem plan is asked for on every spawn (its cache revalidates the paths the
@@ -315,7 +311,7 @@ function compile(policy: SandboxPolicy, options: CompileOptions): CompiledSandbo
     ? probe.mountNamespace && probe.pidNamespace
     : probe.userNamespaces && probe.mountNamespace && probe.pidNamespace;
   const useNamespaces = confining && options.namespaces && canNamespace;
-  const arch = seccompArch();
+  const arch = runningSyscallArch() ?? null;
   // No network: a network namespace keeps the host's loopback services, abstract unix sockets
   // and network view away from the sandbox, and, as much, the sandbox's own sockets away from
   // the host (an abstract name it binds first would answer the host's clients; sockets it
