@@ -258,6 +258,18 @@ type Listener<K extends EventName> = (...args: [...SandboxedProcessEvents[K], ..
  * events `spawn`, `exit(code, signal)`, `close(code, signal)`, `error`, and `kill()`; plus
  * `resourceUsage` after exit and `enforcement`, the report of what was applied to it.
  */
+// EventEmitter's methods, narrowed to the events above by declaration merging (no code at run
+// time): a misspelt event name or a listener of the wrong shape is a compile error.
+export interface SandboxedProcess {
+  on<K extends EventName>(event: K, listener: Listener<K>): this;
+  once<K extends EventName>(event: K, listener: Listener<K>): this;
+  off<K extends EventName>(event: K, listener: Listener<K>): this;
+  addListener<K extends EventName>(event: K, listener: Listener<K>): this;
+  removeListener<K extends EventName>(event: K, listener: Listener<K>): this;
+  prependListener<K extends EventName>(event: K, listener: Listener<K>): this;
+  prependOnceListener<K extends EventName>(event: K, listener: Listener<K>): this;
+  emit<K extends EventName>(event: K, ...args: SandboxedProcessEvents[K]): boolean;
+}
 export class SandboxedProcess extends EventEmitter {
   /** Host-side pid of the child (undefined when it could not be started). */
   pid: number | undefined;
@@ -298,33 +310,6 @@ export class SandboxedProcess extends EventEmitter {
     this.spawnfile = file;
     this.spawnargs = args;
     this.enforcement = enforcement;
-  }
-
-  // EventEmitter's methods, narrowed to the events above: a misspelt event name or a listener
-  // of the wrong shape is a compile error.
-  override on<K extends EventName>(event: K, listener: Listener<K>): this {
-    return super.on(event, listener as (...args: unknown[]) => void);
-  }
-  override once<K extends EventName>(event: K, listener: Listener<K>): this {
-    return super.once(event, listener as (...args: unknown[]) => void);
-  }
-  override off<K extends EventName>(event: K, listener: Listener<K>): this {
-    return super.off(event, listener as (...args: unknown[]) => void);
-  }
-  override addListener<K extends EventName>(event: K, listener: Listener<K>): this {
-    return super.addListener(event, listener as (...args: unknown[]) => void);
-  }
-  override removeListener<K extends EventName>(event: K, listener: Listener<K>): this {
-    return super.removeListener(event, listener as (...args: unknown[]) => void);
-  }
-  override prependListener<K extends EventName>(event: K, listener: Listener<K>): this {
-    return super.prependListener(event, listener as (...args: unknown[]) => void);
-  }
-  override prependOnceListener<K extends EventName>(event: K, listener: Listener<K>): this {
-    return super.prependOnceListener(event, listener as (...args: unknown[]) => void);
-  }
-  override emit<K extends EventName>(event: K, ...args: SandboxedProcessEvents[K]): boolean {
-    return super.emit(event, ...args);
   }
 
   /** @internal */
