@@ -4,14 +4,8 @@ export * from './errors.js';
 export { probeKernel, type KernelInfo } from './probe.js';
 export {
   spawnSandboxed,
-  execSandboxed,
   releaseStandbys,
   SandboxedProcess,
-  type ExecOptions,
-  type ExecOptionsWithStringEncoding,
-  type ExecOptionsWithBufferEncoding,
-  type ExecAbortError,
-  type ExecResult,
   type SandboxedProcessEvents,
   type FilesystemReport,
   type SeccompReport,
@@ -29,3 +23,11 @@ export {
   type LifecycleReport,
   type TreeKill,
 } from './spawn.js';
+export {
+  execSandboxed,
+  type ExecOptions,
+  type ExecOptionsWithStringEncoding,
+  type ExecOptionsWithBufferEncoding,
+  type ExecAbortError,
+  type ExecResult,
+} from './exec.js';

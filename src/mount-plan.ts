@@ -41,6 +41,7 @@ import { MountKind } from './native-types.js';
 import { native, type NativeMountOp } from './native.js';
 import { isWithin } from './policy/paths.js';
 import { READ, READ_WRITE } from './filesystem/access.js';
+export { kernelHasMountSetattr } from './plan/kernel.js';
 
 const MS_RDONLY = 1;
 
@@ -159,13 +160,4 @@ export function hostMountFlags(path: string): number {
   } catch {
     return 0;
   }
-}
-
-/** mount_setattr(2) exists from Linux 5.12 (open_tree and move_mount from 5.2). */
-export function kernelHasMountSetattr(release: string): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  if (!m) return false;
-  const major = Number(m[1]);
-  const minor = Number(m[2]);
-  return major > 5 || (major === 5 && minor >= 12);
 }

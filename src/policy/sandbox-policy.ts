@@ -5,6 +5,7 @@
 import { posix } from 'node:path';
 import { PolicyError, PolicyEscalationError, type PolicyIssue } from '../errors.js';
 import { canonicalDomain, domainMatches } from './domain.js';
+import { isConfiningKind } from './kinds.js';
 import { canonicalConfiguredPath, isWithin, resolvePolicyPath } from './paths.js';
 import {
   WIRE_TYPES,
@@ -460,7 +461,7 @@ export class SandboxPolicy {
   }
 
   #confining(): boolean {
-    return this.kind === 'ReadOnly' || this.kind === 'WorkspaceWrite';
+    return isConfiningKind(this.kind);
   }
 
   #query(path: unknown, cwd: unknown): string {

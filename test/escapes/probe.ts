@@ -2,7 +2,7 @@
 // control), and turns its output into one comparable word: "OK", an errno name, "SIGSYS"...
 import { spawnSync } from 'node:child_process';
 import { execSandboxed, type SandboxPolicy } from '../../src/index.js';
-import type { ExecOptions } from '../../src/spawn.js';
+import type { ExecOptions } from '../../src/exec.js';
 import { buildHelper } from '../helpers/build-helpers.js';
 import { probeOutcome } from '../seccomp/probe.js';
 

@@ -12,6 +12,9 @@ interface Edge {
   typeOnly: boolean;
 }
 
+/** Per module, the node: built-ins it imports at run time. */
+const builtins = new Map<string, string[]>();
+
 function modules(): Map<string, Edge[]> {
   const files: string[] = [];
   const walk = (dir: string) => {
@@ -31,6 +34,7 @@ function modules(): Map<string, Edge[]> {
     // A dynamic import() is a runtime edge unless it only names a type (typeof import / import('x').T in a type).
     for (const m of text.matchAll(/(typeof\s+|:\s*|<\s*)?import\('(\.[^']+)'\)/g)) edges.push({ to: target(m[2]!), typeOnly: m[1] !== undefined });
     graph.set(relative(src, file), edges);
+    builtins.set(relative(src, file), [...text.matchAll(/^import\s+(?!type\s)[^'";]*?from\s+'(node:[^']+)'/gm)].map((m) => m[1]!));
   }
   return graph;
 }
@@ -41,7 +45,7 @@ const graph = modules();
 function layer(module: string): number {
   if (module === 'cli.ts') return 5;
   if (module === 'index.ts') return 5;
-  if (module === 'spawn.ts' || module === 'options.ts') return 4;
+  if (['spawn.ts', 'options.ts', 'process.ts', 'exec.ts', 'child-env.ts'].includes(module)) return 4;
   if (module.startsWith('policy/')) return 1;
   if (['native.ts', 'native-types.ts', 'errors.ts', 'lazy-node.ts'].includes(module)) return 0;
   if (module.startsWith('proxy/')) return 2; // the egress proxy: policy's domain rules, nothing of planning
@@ -80,5 +84,27 @@ describe('imports', () => {
     };
     for (const m of graph.keys()) if (!state.has(m)) visit(m);
     expect(cycles).toEqual([]);
+  });
+
+  // The planning decisions are pure functions of (policy, options, host facts): nothing they
+  // run reads the machine or changes it (host/ does, before them).
+  it.each(['plan/decide.ts', 'plan/report.ts', 'limits/plan.ts'])('%s reaches no host access at run time', (root) => {
+    const closure = new Set<string>();
+    const walk = (m: string) => {
+      if (closure.has(m)) return;
+      closure.add(m);
+      for (const e of graph.get(m) ?? []) if (!e.typeOnly && graph.has(e.to)) walk(e.to);
+    };
+    walk(root);
+    const impure = [...closure].filter((m) => m.startsWith('host/') || m.startsWith('filesystem/') || ['native.ts', 'probe.ts', 'plan/index.ts'].includes(m));
+    const io = [...closure].flatMap((m) => (builtins.get(m) ?? []).filter((b) => !['node:path', 'node:os'].includes(b)).map((b) => `${m}: ${b}`));
+    expect(closure.size).toBeGreaterThan(1); // control: the walk found its imports
+    expect(impure).toEqual([]);
+    expect(io).toEqual([]);
+  });
+
+  it('control: the host fact gathering is seen as host access', () => {
+    expect(builtins.get('host/cgroups.ts')).toContain('node:fs');
+    expect(graph.get('plan/index.ts')!.some((e) => e.to === 'host/facts.ts' && !e.typeOnly)).toBe(true);
   });
 });

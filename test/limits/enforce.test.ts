@@ -6,7 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execSandboxed, probeKernel, ResourceLimits, SandboxPolicy, type ExecResult } from '../../src/index.js';
-import { pendingLeaves } from '../../src/limits.js';
+import { pendingLeaves } from '../../src/limits/index.js';
 import { rawProbe } from '../../src/probe.js';
 import { isAlive, isRoot, pidsWithCmdline, tempDir, waitFor } from '../helpers/process.js';
 

@@ -1,6 +1,6 @@
 // Pure decisions: which mechanism holds each limit per situation, and the termination rules.
 import { describe, expect, it } from 'vitest';
-import { classifyTermination, planLimits, RLIMIT, type LimitsEnvironment } from '../../src/limits.js';
+import { classifyTermination, planLimits, RLIMIT, type LimitsEnvironment } from '../../src/limits/index.js';
 import { ResourceLimits } from '../../src/index.js';
 import { constants } from 'node:os';
 

@@ -179,7 +179,7 @@ describe('standby children', () => {
   it.runIf(isRoot)('root callers: a filter that refuses capset keeps the standby from confining itself early, and spawns still work', async () => {
     const strict = SandboxPolicy.workspaceWrite([ws.dir]).toJSON() as { seccomp_profile: { blocked_syscalls: string[] } };
     const noCapset = SandboxPolicy.parse({ ...strict, seccomp_profile: { ...strict.seccomp_profile, blocked_syscalls: [...strict.seccomp_profile.blocked_syscalls, 'capset'] } });
-    const plan = await import('../../src/plan.js');
+    const plan = await import('../../src/plan/index.js');
     const options = { enforcement: 'strict' as const, namespaces: true };
     expect(plan.sandboxForSpawn(noCapset, ws.dir, options).plan.confineStandbyEarly).toBe(false);
     expect(plan.sandboxForSpawn(policy, ws.dir, options).plan.confineStandbyEarly).toBe(true); // the control
@@ -272,7 +272,7 @@ describe('standby children', () => {
   });
 
   it('never gives two plans one key, even from two copies of the module sharing the addon', async () => {
-    const plan = await import('../../src/plan.js');
+    const plan = await import('../../src/plan/index.js');
     const built = (await import(new URL('../../dist/plan.js', import.meta.url).href)) as typeof plan;
     const options = { enforcement: 'strict' as const, namespaces: true };
     const a = plan.sandboxForSpawn(policy, ws.dir, options).plan.sandboxKey;
