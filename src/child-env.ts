@@ -8,6 +8,7 @@ import { sandboxProxyEnv } from './network.js';
 import { npmrcSettings, offlineEnv, privateCacheEnv } from './tool-env.js';
 import type { SandboxPolicy } from './policy/index.js';
 import type { NetworkMode } from './policy/kinds.js';
+import { registerCache } from './caches.js';
 
 /** Markers a sandboxed tool can read to adapt (the reference's env convention). */
 function markers(policy: SandboxPolicy, cwd: string, network: string): Record<string, string> {
@@ -52,7 +53,7 @@ function cachedFor<O extends object, V>(outer: WeakMap<O, Map<string, V>>, owner
 
 // The variables cordon adds, per (policy, facts): one object each, so that the child's
 // environment block is built once per environment reading (env.ts caches on this object).
-const markerCache = new WeakMap<SandboxPolicy, Map<string, Record<string, string>>>();
+let markerCache = new WeakMap<SandboxPolicy, Map<string, Record<string, string>>>();
 export function childMarkers(policy: SandboxPolicy, cwd: string, facts: ChildEnvFacts): { extra: Record<string, string>; npmrcKeys: string[] } {
   const npmrc = facts.npmrcHome !== undefined ? npmrcSettings(facts.npmrcHome) : undefined;
   // CORDON_WRITABLE_ROOTS includes $TMPDIR unless the policy excludes it.
@@ -68,7 +69,7 @@ export function childMarkers(policy: SandboxPolicy, cwd: string, facts: ChildEnv
   return { extra, npmrcKeys: npmrc?.keys ?? [] };
 }
 
-const npmrcMasked = new WeakMap<SandboxPolicy, { home: string; masked: boolean }>();
+let npmrcMasked = new WeakMap<SandboxPolicy, { home: string; masked: boolean }>();
 /** Whether the policy masks `home`/.npmrc (cached per policy and home). */
 export function masksNpmrc(policy: SandboxPolicy, home: string): boolean {
   let known = npmrcMasked.get(policy);
@@ -80,7 +81,19 @@ export function masksNpmrc(policy: SandboxPolicy, home: string): boolean {
 }
 
 // inheritEnv 'minimal' or a list: the sanitised reading narrowed, cached per reading and list.
-const narrowed = new WeakMap<SanitizedEnv, Map<string, SanitizedEnv>>();
+let narrowed = new WeakMap<SanitizedEnv, Map<string, SanitizedEnv>>();
+registerCache({
+  name: 'child-env.ts markerCache, npmrcMasked, narrowed',
+  key: 'policy, then (network, proxied, npmrc version, cache dir, TMPDIR, cwd); narrowed: environment reading, then the names kept',
+  bound: 'WeakMaps by policy/reading; at most 64 entries per policy, 16 per reading, oldest first',
+  invalidation: 'every input is in the key (the npmrc by its version)',
+  size: () => null,
+  clear: () => {
+    markerCache = new WeakMap();
+    npmrcMasked = new WeakMap();
+    narrowed = new WeakMap();
+  },
+});
 export function inheritedFor(choice: 'filtered' | 'minimal' | readonly string[]): SanitizedEnv {
   const full = inheritedEnv();
   if (choice === 'filtered') return full;

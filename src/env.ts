@@ -2,6 +2,7 @@
 // variables that carry secrets or steer the dynamic linker, keep what tools need, add markers.
 import { nodeWorkerThreads } from './lazy-node.js';
 import { native } from './native.js';
+import { registerCache } from './caches.js';
 
 /** Exact names that are always removed from an inherited environment. */
 const DROPPED_NAMES = new Set([
@@ -194,7 +195,18 @@ export function inheritedEnv(): SanitizedEnv {
   return lastInherited;
 }
 
-const blocks = new WeakMap<SanitizedEnv, WeakMap<object, string>>();
+let blocks = new WeakMap<SanitizedEnv, WeakMap<object, string>>();
+registerCache({
+  name: 'env.ts lastInherited, blocks',
+  key: "the environment's generation (the addon's count of changes to environ), then the added variables' object",
+  bound: 'one reading; blocks per (reading, object) in WeakMaps',
+  invalidation: 'a changed environ gives a new generation, hence a new reading and new blocks',
+  size: () => (lastInherited ? 1 : 0),
+  clear: () => {
+    lastInherited = undefined;
+    blocks = new WeakMap();
+  },
+});
 
 /** toEnvBlock({...inherited.env, ...extra}), cached per (inherited reading, extra object). */
 export function inheritedEnvBlock(inherited: SanitizedEnv, extra: Record<string, string>): string {

@@ -31,3 +31,4 @@ export {
   type ExecAbortError,
   type ExecResult,
 } from './exec.js';
+export { clearCaches, cacheInventory, type CacheInfo } from './caches.js';

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { native, type NativeMountOp } from './native.js';
 import { MountKind } from './native-types.js';
 import { isWithin } from './policy/paths.js';
+import { registerCache } from './caches.js';
 
 const MS_NOSUID = 2;
 const MS_NODEV = 4;
@@ -51,6 +52,18 @@ let lastMasks:
 // kept open, and parsed only when its text changed. UTF-8: a path that is not valid UTF-8
 // cannot be named to lstat or mount here, and is left unmasked like a vanished one.
 let unixSockets = { version: 0, paths: [] as string[] };
+registerCache({
+  name: 'isolation.ts socketCache, lastMasks, unixSockets',
+  key: '(writable roots, cwd, HOME, TMPDIR, the host sockets bound)',
+  bound: '16 mask sets, oldest first; one parsed /proc/net/unix',
+  invalidation: '/proc/net/unix is re-read on every spawn (through a kept fd) and parsed when its text changed',
+  size: () => socketCache.size,
+  clear: () => {
+    socketCache.clear();
+    lastMasks = undefined;
+    unixSockets = { version: 0, paths: [] };
+  },
+});
 
 /** Paths of the unix sockets bound in this network namespace (the host's), as given to bind(). */
 function boundUnixSocketPaths(): string[] {

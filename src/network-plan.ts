@@ -9,6 +9,7 @@
 // Tools that send everything to the proxy reach the same port through it (the proxy admits
 // loopback for an entry that names it).
 import { canonicalDomain, type SandboxPolicy } from './policy/index.js';
+import { registerCache } from './caches.js';
 
 /** The proxy's port inside the namespace, unless a forwarded host port takes it. */
 export const SANDBOX_PROXY_PORT = 3128;
@@ -43,7 +44,15 @@ const LOOPBACK_NAMES: Record<string, { addresses: string[]; v4: boolean; v6: boo
   '::1': { addresses: ['::1'], v4: false, v6: true },
 };
 
-const plans = new WeakMap<SandboxPolicy, NetworkListenerPlan>();
+let plans = new WeakMap<SandboxPolicy, NetworkListenerPlan>();
+registerCache({
+  name: 'network-plan.ts plans',
+  key: 'policy object (policies are immutable)',
+  bound: 'WeakMap: one per live policy',
+  invalidation: 'none needed: a function of the policy alone',
+  size: () => null,
+  clear: () => (plans = new WeakMap()),
+});
 
 /** The listeners of an allowlist sandbox's namespace (cached per policy object). */
 export function networkListenerPlan(policy: SandboxPolicy): NetworkListenerPlan {

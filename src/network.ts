@@ -9,6 +9,7 @@ import { networkListenerPlan, type NetworkListenerPlan } from './network-plan.js
 import { domainMatches, isIpPattern, type SandboxPolicy } from './policy/index.js';
 import { proxyEnvFor } from './proxy/env.js';
 import type { EgressProxyOptions, NetworkDecision, NetworkEvent } from './proxy/index.js';
+import { registerCache } from './caches.js';
 
 export { SANDBOX_PROXY_PORT } from './network-plan.js';
 
@@ -66,7 +67,15 @@ export function explicitAddressRule(policy: SandboxPolicy): (address: string, po
   };
 }
 
-const resolverKeys = new WeakMap<NetworkResolver, string>();
+let resolverKeys = new WeakMap<NetworkResolver, string>();
+registerCache({
+  name: 'network.ts resolverKeys',
+  key: 'networkResolver function',
+  bound: 'WeakMap: one per live resolver',
+  invalidation: 'none needed: a serial number naming the function',
+  size: () => null,
+  clear: () => (resolverKeys = new WeakMap()),
+});
 let resolverSerial = 0;
 /** The options that belong to the whole proxy (sandboxes with the same ones share it), those set only. */
 function proxyWide(options: ProxyOptions): Partial<EgressProxyOptions> {

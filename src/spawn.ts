@@ -18,6 +18,7 @@ import { MAX_TIMER_MS, parseSpawnOptions, splitArguments, type ResolvedSpawnOpti
 import { SandboxedProcess, signalNumber } from './process.js';
 import { childMarkers, inheritedFor, masksNpmrc } from './child-env.js';
 import type { EnforcementReport } from './report.js';
+import { registerCache } from './caches.js';
 
 export type { SpawnOptions, StdioOption } from './options.js';
 export type * from './report.js';
@@ -71,6 +72,14 @@ function policyOf(option: SpawnOptions['policy']): SandboxPolicy {
 // JSON policies (strings or objects) are parsed once; the compiled sandbox is cached per
 // parsed policy object, so an exec loop passing the same JSON pays for compiling once.
 const jsonPolicies = new Map<string, SandboxPolicy>();
+registerCache({
+  name: 'spawn.ts jsonPolicies',
+  key: 'the policy JSON text (objects by their JSON.stringify)',
+  bound: '64, oldest evicted first',
+  invalidation: 'none needed: the text is the whole input',
+  size: () => jsonPolicies.size,
+  clear: () => jsonPolicies.clear(),
+});
 function parsedPolicyCache(json: unknown): SandboxPolicy {
   // An object is read as its JSON text: the cache key and what is parsed are the same bytes, so
   // an object whose own properties say something else than its serialization (toJSON, hidden

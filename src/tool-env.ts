@@ -12,6 +12,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasUrlCredentials } from './env.js';
+import { registerCache } from './caches.js';
 
 /** The proxy host a no-network sandbox's tools are pointed at: it never resolves, and its name says why. */
 export const NETWORK_OFF_PROXY = 'http://cordon-network-is-off.invalid:9';
@@ -77,6 +78,14 @@ export interface NpmrcSettings {
 
 let npmrcCache: (NpmrcSettings & { path: string; mtimeMs: number; size: number; checkedAt: number }) | undefined;
 let npmrcVersion = 0;
+registerCache({
+  name: 'tool-env.ts npmrcCache',
+  key: '~/.npmrc path',
+  bound: 'one file',
+  invalidation: "re-stat at most every NPMRC_RECHECK_MS; re-read when its mtime or size changed",
+  size: () => (npmrcCache ? 1 : 0),
+  clear: () => (npmrcCache = undefined),
+});
 const NO_NPMRC: NpmrcSettings = { env: {}, keys: [], version: 0 };
 /** An exec loop spawns thousands of times a second: the file is looked at again at most this often. */
 const NPMRC_RECHECK_MS = 500;

@@ -35,6 +35,7 @@ import {
 } from './access.js';
 import { resolveGuarded, type ResolvedPath } from './paths.js';
 import { isWithin, planRules, type Special } from './rules.js';
+import { registerCache } from '../caches.js';
 
 export * from './access.js';
 export { isWithin } from './rules.js';
@@ -145,6 +146,14 @@ const cache = new Map<string, CacheEntry>();
 // fresh workspace per task would otherwise keep one fd per task forever. (The addon keeps its
 // own duplicate of the fd in every plan it caches, so closing ours never reaches a child.)
 const MAX_CACHED_PLANS = 64;
+registerCache({
+  name: 'filesystem/index.ts plans',
+  key: '(policy JSON, cwd, HOME, TMPDIR, options, Landlock ABI cap)',
+  bound: `${MAX_CACHED_PLANS}, least recently used evicted, its Landlock ruleset fd closed`,
+  invalidation: 'on every use, lstat stamps of the paths the plan pinned (roots, masks, anchors): a change rebuilds it',
+  size: () => cache.size,
+  clear: () => clearFilesystemPlanCache(),
+});
 
 // Every mode-A child adds a rule for each file system it mounts fresh (its /tmp, /proc) to the
 // shared ruleset (mount-plan.ts): rules of gone sandboxes stay in it, and each

@@ -20,6 +20,7 @@ import { hostUnixSocketMasks, isolationReport, type SocketMasks } from '../isola
 import { hostFacts, readCapLastCap, sharedNetworkNamespace } from '../host/facts.js';
 import { CLONE_NEWUSER, decideSandbox, type CompileOptions, type SandboxDecisions } from './decide.js';
 import { policyIsolationFacts, policyReport, withFilesystemGaps, type PolicyIsolationFacts, type PolicyReport } from './report.js';
+import { registerCache } from '../caches.js';
 
 export type { CompileOptions } from './decide.js';
 
@@ -51,7 +52,15 @@ export interface CompiledSandbox extends SpawnSandbox {
   merged: WeakMap<FilesystemPlan, { socketMounts: NativeMountOp[]; sandbox: SpawnSandbox }>;
 }
 
-const cache = new WeakMap<SandboxPolicy, Map<string, CompiledSandbox>>();
+let cache = new WeakMap<SandboxPolicy, Map<string, CompiledSandbox>>();
+registerCache({
+  name: 'plan/index.ts compiled sandboxes (and per filesystem plan, their merges; per cwd, the last sandbox key)',
+  key: 'policy object, then (enforcement, namespaces, Landlock ABI cap, network namespace, max open files); merges by filesystem plan object',
+  bound: 'WeakMap by policy; option sets are few; merges weak on their filesystem plan; 64 cwds per compiled sandbox',
+  invalidation: 'host facts are process-lifetime; a rebuilt filesystem plan is a new object, so a new merge and sandbox key',
+  size: () => null,
+  clear: () => (cache = new WeakMap()),
+});
 
 const PROTECT_MISSING = { placeholder: 'placeholder', freeze: 'freeze-top-level', 'allow-create': 'allow' } as const;
 

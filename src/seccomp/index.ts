@@ -15,6 +15,7 @@ export {
   PERMISSIVE_BLOCKED_SYSCALLS,
   seccompProfileName,
 } from './profile.js';
+import { registerCache } from '../caches.js';
 export { REFUSALS, STRICT_HARDENING, SYSV_IPC } from './rules.js';
 
 /** What the spawn engine knows about the child besides the profile. */
@@ -110,6 +111,14 @@ export function seccompRules(profile: SeccompProfile, ctx: SeccompContext): Nati
 
 const cache = new Map<string, CompiledSeccomp>();
 const CACHE_LIMIT = 64;
+registerCache({
+  name: 'seccomp/index.ts compiled filters',
+  key: '(blocked syscalls, profile flags, arch, network mode, unix sockets, SysV IPC, netns)',
+  bound: '64, oldest evicted first',
+  invalidation: 'none needed: the key is the whole input',
+  size: () => cache.size,
+  clear: () => cache.clear(),
+});
 
 /**
  * Compiles `profile` for the child described by `ctx`. Cached per (profile, ctx); the
