@@ -273,7 +273,7 @@ describe('standby children', () => {
 
   it('never gives two plans one key, even from two copies of the module sharing the addon', async () => {
     const plan = await import('../../src/plan/index.js');
-    const built = (await import(new URL('../../dist/plan.js', import.meta.url).href)) as typeof plan;
+    const built = (await import(new URL('../../dist/plan/index.js', import.meta.url).href)) as typeof plan;
     const options = { enforcement: 'strict' as const, namespaces: true };
     const a = plan.sandboxForSpawn(policy, ws.dir, options).plan.sandboxKey;
     const b = built.sandboxForSpawn(SandboxPolicy.readOnly(), ws.dir, options).plan.sandboxKey;
