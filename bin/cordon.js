@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// The cordon CLI; the implementation is src/cli.ts, bundled into dist/cordon-cli.cjs.
+// The cordon CLI; the implementation is src/cli/ (entry src/cli/index.ts), bundled into dist/cordon-cli.cjs.
 const { main } = require('../dist/cordon-cli.cjs');
 
 main(process.argv.slice(2)).then(

@@ -140,6 +140,6 @@ exports.load = (id) => modulesOnce().load(id);
 exports.codeCache = undefined;
 `;
 
-const ENTRIES = { 'index.js': 'cordon.cjs', 'cli.js': 'cordon-cli.cjs' };
+const ENTRIES = { 'index.js': 'cordon.cjs', 'cli/index.js': 'cordon-cli.cjs' };
 const r = bundle(Object.keys(ENTRIES));
 process.stdout.write(`dist/modules.cjs: ${r.modules} modules, ${(r.bytes / 1024).toFixed(0)} KiB; entries ${Object.values(ENTRIES).join(', ')}\n`);

@@ -22,7 +22,7 @@ function main() {
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
   const cordon = module.exports.load('index.js');
-  module.exports.load('cli.js');
+  module.exports.load('cli/index.js');
   const policy = cordon.SandboxPolicy.workspaceWrite([path.dirname(file)]);
   cordon.SandboxPolicy.parse(JSON.stringify(policy.toJSON()));
   cordon.SandboxPolicy.readOnly();

@@ -13,7 +13,7 @@ describe('cache inventory', () => {
     // Load the lazily imported modules too (the proxy's): a spawn goes through all of them.
     await execSandboxed('true', [], { policy: SandboxPolicy.readOnly() });
     const names = cacheInventory().map((c) => c.name.split(' ')[0]);
-    for (const module of ['plan/index.ts', 'filesystem/index.ts', 'seccomp/index.ts', 'spawn.ts', 'child-env.ts', 'env.ts', 'tool-env.ts', 'isolation.ts', 'network-plan.ts', 'network.ts']) {
+    for (const module of ['plan/index.ts', 'filesystem/plan-cache.ts', 'seccomp/index.ts', 'spawn.ts', 'child-env.ts', 'env.ts', 'tool-env.ts', 'isolation.ts', 'network-plan.ts', 'network.ts']) {
       expect(names).toContain(module);
     }
     for (const c of cacheInventory()) {
@@ -33,7 +33,7 @@ describe('cache inventory', () => {
         const r = await execSandboxed('true', [], { policy: SandboxPolicy.workspaceWrite([dir]), cwd: dir, prewarm: false });
         expect(r.exitCode).toBe(0);
       }
-      const plans = () => cacheInventory().find((c) => c.name.startsWith('filesystem/index.ts'))!.size!;
+      const plans = () => cacheInventory().find((c) => c.name.startsWith('filesystem/plan-cache.ts'))!.size!;
       expect(plans()).toBeGreaterThanOrEqual(20);
       expect(allFds()).toBeGreaterThanOrEqual(before + 20); // one ruleset fd per plan
       clearCaches();
