@@ -42,7 +42,8 @@
 //     port only).
 //   - Lifecycle: close() stops every listener and destroys every tunnel; when it resolves no
 //     handle of the proxy is left. detach() of one listener destroys its connections too.
-export { DEFAULT_LOOKUPS, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUESTS_PER_SECOND, EgressProxy } from './egress-proxy.js';
+export { EgressProxy } from './egress-proxy.js';
+export { DEFAULT_LOOKUPS, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUESTS_PER_SECOND } from './connection-limits.js';
 export { LookupLimiter, systemResolver } from './resolver.js';
 export { ConnectionBudget } from './types.js';
 export { acquireProxy, sharedProxyRefs } from './registry.js';
