@@ -24,10 +24,14 @@
 #include <vector>
 
 #include "bpf.h"
+#include "errno_name.h"
+#include "fd_message.h"
 #include "landlock.h"
+#include "netns.h"
 #include "probe.h"
 #include "revalidate.h"
 #include "spawn.h"
+#include "standby.h"
 
 namespace {
 
