@@ -29,6 +29,7 @@
 #include "landlock.h"
 #include "netns.h"
 #include "probe.h"
+#include "process_control.h"
 #include "revalidate.h"
 #include "spawn.h"
 #include "standby.h"
@@ -410,13 +411,12 @@ void KillAndForgetChildren(void* arg) {
   SpawnState* state = static_cast<SpawnState*>(arg);
   for (auto& entry : state->children) {
     ChildHandle* child = entry.second;
-    syscall(SYS_pidfd_send_signal, child->pidfd, SIGKILL, nullptr, 0);
-    kill(-child->pid, SIGKILL);
+    cordon::KillChild(child->pid, child->pidfd, true);
     uv_poll_stop(&child->poll);
     uv_close(reinterpret_cast<uv_handle_t*>(&child->poll), [](uv_handle_t* h) {
       ChildHandle* c = static_cast<ChildHandle*>(h->data);
-      siginfo_t info;
-      waitid(P_PID, c->pid, &info, WEXITED | WNOHANG);
+      cordon::ChildExit ignored;
+      cordon::TryReap(c->pidfd, &ignored);  // it may still be exiting: the host is going anyway
       close(c->pidfd);
       if (c->mountNamespaceFd >= 0) close(c->mountNamespaceFd);
       c->onExit.Reset();
@@ -588,15 +588,9 @@ void OnChildClosed(uv_handle_t* handle) {
 
 void OnChildReadable(uv_poll_t* poll, int /*status*/, int /*events*/) {
   ChildHandle* child = static_cast<ChildHandle*>(poll->data);
-  siginfo_t info;
-  struct rusage usage;
-  memset(&info, 0, sizeof info);
-  memset(&usage, 0, sizeof usage);
-  long r;
-  do {
-    r = syscall(SYS_waitid, P_PIDFD, child->pidfd, &info, WEXITED | WNOHANG, &usage);
-  } while (r < 0 && errno == EINTR);
-  if (r == 0 && info.si_pid == 0) return;  // spurious wakeup: not exited yet
+  cordon::ChildExit ended;
+  if (!cordon::TryReap(child->pidfd, &ended)) return;  // spurious wakeup: not exited yet
+  const struct rusage& usage = ended.usage;
 
   uv_poll_stop(poll);
   child->state->children.erase(child->id);
@@ -604,10 +598,10 @@ void OnChildReadable(uv_poll_t* poll, int /*status*/, int /*events*/) {
   Napi::HandleScope scope(env);
   Napi::Value code = env.Null();
   Napi::Value signal = env.Null();
-  if (r == 0 && info.si_code == CLD_EXITED) {
-    code = Napi::Number::New(env, info.si_status);
-  } else if (r == 0) {
-    signal = Napi::Number::New(env, info.si_status);
+  if (ended.exited) {
+    code = Napi::Number::New(env, ended.status);
+  } else if (ended.signaled) {
+    signal = Napi::Number::New(env, ended.status);
   }
   Napi::Object ru = Napi::Object::New(env);
   ru.Set("userCPUTime", Napi::Number::New(env, usage.ru_utime.tv_sec * 1e6 + usage.ru_utime.tv_usec));
@@ -889,9 +883,7 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
     for (int fd : listenerFds) if (fd >= 0) close(fd);
     // The child exec'd without handing over its listeners: should not happen; never leave it
     // running without the proxy it was promised.
-    syscall(SYS_pidfd_send_signal, result.pidfd, SIGKILL, nullptr, 0);
-    siginfo_t si;
-    waitid(P_PID, result.pid, &si, WEXITED);
+    cordon::KillAndReap(result.pid, result.pidfd, false);
     close(result.pidfd);
     closeAll();
     return ThrowErrno(env, EPROTO, "receive proxy listeners");
@@ -921,18 +913,13 @@ Napi::Value SpawnChild(const Napi::CallbackInfo& info) {
   } else if (sandbox->namespaceFlags & CLONE_NEWNS) {
     // The pidfd keeps the pid from being reused, so this is the child's (or nothing, when it
     // has already exited: then its teardown was simply not deferred).
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/ns/mnt", static_cast<int>(child->pid));
-    child->mountNamespaceFd = open(path, O_RDONLY | O_CLOEXEC);
+    child->mountNamespaceFd = cordon::OpenMountNamespace(child->pid);
   }
   int uvErr = uv_poll_init(state->loop, &child->poll, child->pidfd);
   if (uvErr == 0) uvErr = uv_poll_start(&child->poll, UV_READABLE, OnChildReadable);
   if (uvErr != 0) {
     // Cannot watch it: do not leave an unreaped child behind.
-    syscall(SYS_pidfd_send_signal, child->pidfd, SIGKILL, nullptr, 0);
-    kill(-child->pid, SIGKILL);
-    siginfo_t si;
-    waitid(P_PID, child->pid, &si, WEXITED);
+    cordon::KillAndReap(child->pid, child->pidfd, true);
     closeAll();
     for (int fd : listenerFds) if (fd >= 0) close(fd);
     if (uv_is_active(reinterpret_cast<uv_handle_t*>(&child->poll)) || uvErr != UV_EINVAL) {
@@ -966,8 +953,7 @@ Napi::Value SignalChild(const Napi::CallbackInfo& info) {
   SpawnState* state = GetSpawnState(env);
   auto it = state->children.find(info[0].As<Napi::Number>().Int32Value());
   if (it == state->children.end()) return Napi::Number::New(env, -ESRCH);
-  long r = syscall(SYS_pidfd_send_signal, it->second->pidfd, info[1].As<Napi::Number>().Int32Value(), nullptr, 0);
-  return Napi::Number::New(env, r == 0 ? 0 : -errno);
+  return Napi::Number::New(env, cordon::SignalChild(it->second->pidfd, info[1].As<Napi::Number>().Int32Value()));
 }
 
 // refChild(id, ref): whether a running child keeps the event loop alive.

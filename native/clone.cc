@@ -12,6 +12,12 @@
 #include <memory>
 
 #include "id_maps.h"
+#include "process_control.h"
+#include "signals_blocked.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
 
 namespace cordon {
 namespace {
@@ -25,20 +31,10 @@ int SelfPidfd() {
 
 constexpr size_t kEntryStackSize = 16 * 1024;
 
-}  // namespace
-
-// The child is ours (CLONE_PARENT) and unreaped, so its pid cannot have been reused: without a
-// pidfd it could not be watched, so it is killed and reaped by pid, which is still safe.
-int OpenChildPidfd(pid_t pid, int* pidfd) {
-  *pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (*pidfd >= 0) return 0;
-  int err = errno;
-  kill(pid, SIGKILL);
-  siginfo_t info;
-  while (waitid(P_PID, pid, &info, WEXITED) != 0 && errno == EINTR) {}
-  return err;
-}
-
+// Runs EntryMain in a vfork child on a stack of this thread's and reaps it. Returns the sandbox
+// child's pid, or -1 when there is none: the entry child failed (its {step, errno} is in the
+// error pipe; *cloneErrno 0) or could not be cloned (*cloneErrno set). The caller has blocked
+// signals.
 pid_t CloneThroughEntry(ChildContext* c, int* cloneErrno) {
   thread_local std::unique_ptr<char[]> entryStack(new char[kEntryStackSize]);
   c->sandboxPid = -1;
@@ -77,9 +73,35 @@ pid_t CloneThroughEntry(ChildContext* c, int* cloneErrno) {
     *cloneErrno = err;
     return -1;
   }
-  siginfo_t info;
-  while (waitid(P_PID, entry, &info, WEXITED) != 0 && errno == EINTR) {}
+  Reap(entry, -1);
   return c->sandboxPid;
+}
+
+}  // namespace
+
+Cloned CloneChild(ChildContext* c, char* stackTop, uint64_t* callerMask) {
+  Cloned child;
+  SignalsBlocked blocked;
+  if (callerMask != nullptr) *callerMask = blocked.KernelMask();
+  if (c->sandbox->sharedNetworkNamespaceFd >= 0) {
+    c->sandboxStackTop = stackTop;
+    child.pid = CloneThroughEntry(c, &child.error);
+  } else {
+    int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD | c->sandbox->namespaceFlags | (c->requestSocket < 0 ? CLONE_VFORK : 0);
+    child.pid = clone(ChildMain, stackTop, flags, c, &child.pidfd);
+    child.error = child.pid < 0 ? errno : 0;
+  }
+  return child;
+}
+
+// The child is ours (CLONE_PARENT) and unreaped, so its pid cannot have been reused: without a
+// pidfd it could not be watched, so it is killed and reaped by pid, which is still safe.
+int OpenChildPidfd(pid_t pid, int* pidfd) {
+  *pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (*pidfd >= 0) return 0;
+  int err = errno;
+  KillAndReap(pid, -1, false);
+  return err;
 }
 
 CommandArrays::CommandArrays(const CommandPlan& command) {

@@ -27,11 +27,21 @@ int BuildRequest(const CommandPlan& command, const CommandArrays& arrays, Launch
 // The sandbox part of the child's context: plan, parent pidfd, id maps, seccomp program.
 void FillContext(const SandboxPlan& sandbox, ChildContext* c);
 
-// Runs EntryMain in a vfork child on a stack of this thread's and reaps it. Returns the sandbox
-// child's pid, or -1 when there is none: the entry child failed (its {step, errno} is in the
-// error pipe; *cloneErrno 0) or could not be cloned (*cloneErrno set). The caller has blocked
-// signals.
-pid_t CloneThroughEntry(ChildContext* c, int* cloneErrno);
+// What CloneChild made.
+struct Cloned {
+  pid_t pid = -1;  // the sandbox child; -1: none
+  int pidfd = -1;  // from CLONE_PIDFD; -1 through the entry child (OpenChildPidfd, once the caller is ready)
+  // clone's errno when there is no child; 0 without one: the entry child failed, and its
+  // {step, errno} is in the error pipe (or it was killed: EOF).
+  int error = 0;
+};
+
+// Clones ChildMain(c) on stackTop, with every signal blocked: straight from this thread, or
+// through the entry child when the sandbox shares a network namespace. A direct spawn
+// (c->requestSocket -1) is a vfork child: this thread resumes once it has exec'd or failed. A
+// standby runs beside it. callerMask, when given, receives the signal mask the child restores
+// before execve.
+Cloned CloneChild(ChildContext* c, char* stackTop, uint64_t* callerMask);
 
 // A pidfd for a child cloned through the entry child. 0, or the errno of pidfd_open (the child
 // has then been killed and reaped).

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <memory>
@@ -14,11 +13,6 @@
 #include "child.h"
 #include "clone.h"
 #include "process_control.h"
-#include "signals_blocked.h"
-
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
 
 namespace cordon {
 namespace {
@@ -55,30 +49,16 @@ int Spawn(const SandboxPlan& sandbox, const CommandPlan& command, SpawnResult* r
     }
   }
 
-  int pidfd = -1;
-  pid_t pid;
-  int cloneErrno = 0;
-  {
-    SignalsBlocked blocked;
-    request.callerMask = blocked.KernelMask();
-    if (sandbox.sharedNetworkNamespaceFd >= 0) {
-      c.sandboxStackTop = stack.get() + kChildStackSize;
-      pid = CloneThroughEntry(&c, &cloneErrno);
-    } else {
-      int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD | sandbox.namespaceFlags;
-      pid = clone(ChildMain, stack.get() + kChildStackSize, flags, &c, &pidfd);
-      cloneErrno = pid < 0 ? errno : 0;
-    }
-  }
+  Cloned child = CloneChild(&c, stack.get() + kChildStackSize, &request.callerMask);
   close(errorPipe[1]);
   if (pidfdSlot >= 0) close(pidfdSlot);
-  if (pid < 0 && cloneErrno != 0) {
+  if (child.pid < 0 && child.error != 0) {
     close(errorPipe[0]);
-    return -cloneErrno;
+    return -child.error;
   }
-  // pid -1 without cloneErrno: the entry child failed; its {step, errno} is in the pipe.
-  if (pid > 0 && sandbox.sharedNetworkNamespaceFd >= 0) {
-    if (int err = OpenChildPidfd(pid, &pidfd); err != 0) {
+  // No child and no error: the entry child failed; its {step, errno} is in the pipe.
+  if (child.pid > 0 && sandbox.sharedNetworkNamespaceFd >= 0) {
+    if (int err = OpenChildPidfd(child.pid, &child.pidfd); err != 0) {
       close(errorPipe[0]);
       return -err;
     }
@@ -89,21 +69,21 @@ int Spawn(const SandboxPlan& sandbox, const CommandPlan& command, SpawnResult* r
   int32_t childErrno = 0;
   int32_t step = ReadVerdict(errorPipe[0], &childErrno);
   close(errorPipe[0]);
-  if (step == 0 && pid < 0) {
+  if (step == 0 && child.pid < 0) {
     step = static_cast<int32_t>(ChildStep::kEntryClone);  // the entry child died without a word (killed)
     childErrno = EPROTO;
   }
   if (step != 0) {
-    if (pid > 0) Reap(pid, pidfd);
-    if (pidfd >= 0) close(pidfd);
+    if (child.pid > 0) Reap(child.pid, child.pidfd);
+    if (child.pidfd >= 0) close(child.pidfd);
     result->pid = -1;
     result->pidfd = -1;
     result->failedStep = step;
     result->childErrno = childErrno;
     return 0;
   }
-  result->pid = pid;
-  result->pidfd = pidfd;
+  result->pid = child.pid;
+  result->pidfd = child.pidfd;
   return 0;
 }
 

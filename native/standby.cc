@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -22,12 +21,8 @@
 #include "clone.h"
 #include "fd_message.h"
 #include "process_control.h"
-#include "signals_blocked.h"
 #include "raw_syscall.h"
 
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
@@ -120,40 +115,23 @@ int StartStandby(std::shared_ptr<const SandboxPlan> sandbox, std::unique_ptr<Sta
   s->stack = TakeStandbyStack();
   if (s->stack == nullptr) return -ENOMEM;  // ~Standby closes the pipe and socket
 
-  int pidfd = -1;
-  pid_t pid;
-  int cloneErrno;
-  {
-    SignalsBlocked blocked;  // the standby keeps every signal blocked until its execve
-    char* top = static_cast<char*>(s->stack) + kGuardSize + kStandbyStackSize;
-    if (s->sandbox->sharedNetworkNamespaceFd >= 0) {
-      s->context->sandboxStackTop = top;
-      pid = CloneThroughEntry(s->context.get(), &cloneErrno);
-    } else {
-      int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD | s->sandbox->namespaceFlags;
-      pid = clone(ChildMain, top, flags, s->context.get(), &pidfd);
-      cloneErrno = pid < 0 ? errno : 0;
-    }
-  }
+  // The standby keeps every signal blocked until its execve.
+  Cloned child = CloneChild(s->context.get(), static_cast<char*>(s->stack) + kGuardSize + kStandbyStackSize, nullptr);
   close(errorPipe[1]);
   close(request[1]);
-  if (pid < 0 && cloneErrno != 0) return -cloneErrno;  // ~Standby closes our ends
-  if (pid < 0) {
+  if (child.pid < 0 && child.error != 0) return -child.error;  // ~Standby closes our ends
+  if (child.pid < 0) {
     // The entry child failed before the clone (or was killed): its {step, errno}, or EOF.
     int32_t childErrno = EPROTO;
     ReadVerdict(s->errorPipe, &childErrno);
     return -childErrno;
   }
   if (s->sandbox->sharedNetworkNamespaceFd >= 0) {
-    if (int err = OpenChildPidfd(pid, &pidfd); err != 0) return -err;
+    if (int err = OpenChildPidfd(child.pid, &child.pidfd); err != 0) return -err;
   }
-  s->pid = pid;
-  s->pidfd = pidfd;
-  if (s->sandbox->namespaceFlags & CLONE_NEWNS) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/ns/mnt", static_cast<int>(pid));
-    s->mountNamespaceFd = open(path, O_RDONLY | O_CLOEXEC);
-  }
+  s->pid = child.pid;
+  s->pidfd = child.pidfd;
+  if (s->sandbox->namespaceFlags & CLONE_NEWNS) s->mountNamespaceFd = OpenMountNamespace(child.pid);
   *out = std::move(s);
   return 0;
 }
@@ -230,8 +208,7 @@ void DiscardStandby(Standby* s) {
       close(s->requestSocket);  // a waiting standby reads EOF and exits
       s->requestSocket = -1;
     }
-    syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, nullptr, 0);
-    Reap(s->pid, s->pidfd);
+    KillAndReap(s->pid, s->pidfd, false);
     s->pid = -1;
   }
   // Its mount tree goes with this fd: here, on the caller's thread (the threadpool for the
