@@ -1,48 +1,57 @@
-// The sandboxed spawn (see spawn.h). The child is created with clone(CLONE_VM|CLONE_VFORK),
-// as glibc's posix_spawn does, so its cost does not grow with the host's heap: a plain fork of
-// a 500 MB Node process copies page tables for all of it. The price of sharing the parent's
-// memory is discipline: between clone and execve the child runs a straight line of raw
-// syscalls on a stack the parent gave it, reads only what the parent prepared, and writes
-// only to its own stack and the error pipe (libuv src/unix/process.c; glibc posix_spawn).
+// The sandboxed child, between clone and execve. It is created with clone(CLONE_VM), so it
+// shares the host's memory: it runs a straight line of raw syscalls (raw_syscall.h) on a stack
+// the parent gave it, reads only what the parent prepared (plan.h, child.h), writes only to its
+// own stack, the error pipe and the few words of shared memory named in child.h, allocates
+// nothing, takes no lock and throws nothing (libuv src/unix/process.c; glibc posix_spawn).
 //
-// Child steps, in order, each with the reason for its place:
-//   1 signals     reset every disposition to SIG_DFL: a handler of Node's must never run in
-//                 the child (the mask stays fully blocked until just before execve)
-//   2 setsid      own session and process group: the tree can be signalled as a group and
-//                 has no controlling terminal (TIOCSTI against the host's tty is moot)
-//   3 pdeathsig   PR_SET_PDEATHSIG(SIGKILL), then check the parent did not die before it
-//   4 id maps     with CLONE_NEWUSER: map our uid/gid to themselves (files keep owners)
-//   5 mounts      with CLONE_NEWNS: the mount plan (src/mount-plan.ts lists the ops and the
-//                 reason for each place), plus the Landlock rules of the file systems it mounts
-//                 fresh; must precede Landlock, which forbids mount
-//   6 loopback    with CLONE_NEWNET: bring lo up so the sandbox's own 127.0.0.1 works
-//   7 cgroup      join the child's cgroup before anything can fork
-//   8 stdio       dup2 the planned fds onto 0, 1, 2
-//   9 close_range mark every other fd CLOEXEC: nothing of the host survives execve, while
-//                 the error pipe and the Landlock ruleset stay usable until then
-//  10 chdir       after the mounts, so the cwd resolves in the sandbox's view
-//  11 rlimits
-//  12 caps        root callers: drop every capability so exec does not regain them
-//  13 NNP         PR_SET_NO_NEW_PRIVS: needed by Landlock and unprivileged seccomp; setuid
-//                 binaries run without privilege
-//  14 landlock    landlock_restrict_self(ruleset) prepared and cached by the parent
-//  15 seccomp     last: after it only execve (allowed by every profile) must still pass
-//  16 execve      with the caller's signal mask restored
+// The steps, in the order the child performs them, numbered as ChildStep (spawn.h) numbers
+// them, each with the reason for its place:
+//  The entry child, only with a shared network namespace (SandboxPlan::sharedNetworkNamespaceFd):
+//   1 setns           join the shared user namespace (if any), then the network namespace
+//   2 entry-clone     undo the CPU pinning, clone the sandbox child as the host's child
+//                     (CLONE_PARENT), exit
+//  The sandbox child, what depends only on the sandbox:
+//   3 signals         reset every disposition to SIG_DFL: a handler of Node's must never run in
+//                     the child (the mask stays fully blocked until just before execve)
+//   4 setsid          own session and process group: the tree can be signalled as a group and
+//                     has no controlling terminal (TIOCSTI against the host's tty is moot)
+//   5 pdeathsig       PR_SET_PDEATHSIG(SIGKILL), then
+//   6 parent-died     check the parent did not die before it
+//   7 userns-maps     with CLONE_NEWUSER: map our uid/gid to themselves (files keep owners)
+//   8 mount           with CLONE_NEWNS: the mount plan (src/mount-plan.ts lists the ops and the
+//                     reason for each place), plus the Landlock rules of the file systems it
+//                     mounts fresh; must precede Landlock, which forbids mount
+//   9 loopback        with CLONE_NEWNET: bring lo up so the sandbox's own 127.0.0.1 works
+//  Then what depends on the command:
+//  10 proxy-listener  a direct child with listeners: make them in its network namespace and
+//                     send them to the parent (fd_message.h)
+//  11 standby-request a standby only: wait for the command (below)
+//  12 cgroup          join the child's cgroup before anything can fork
+//  13 stdio           dup2 the planned fds onto 0, 1, 2
+//  14 close_range     mark every other fd CLOEXEC: nothing of the host survives execve, while
+//                     the error pipe and the Landlock ruleset stay usable until then
+//  15 chdir           after the mounts, so the cwd resolves in the sandbox's view
+//  16 setrlimit
+//  17 capabilities    root callers: drop every capability so exec does not regain them
+//  18 no_new_privs    needed by Landlock and unprivileged seccomp; setuid binaries run without
+//                     privilege
+//  19 landlock_restrict_self  the ruleset prepared and cached by the parent
+//  20 seccomp         last: after it only execve (allowed by every profile) must still pass
+//  21 execve          with the caller's signal mask restored
 // Any failure writes {step, errno} to the CLOEXEC error pipe and exits 127; EOF on the pipe
 // means execve succeeded.
 //
-// Steps 1-6 depend only on the sandbox; 7-16 on the command. A standby child (spawn.h) runs
-// 1-6 ahead of time, then blocks in recvmsg for the command (its address in the shared memory,
-// and its stdio and cgroup fds by SCM_RIGHTS) and runs 7-16. When the seccomp filter allows
-// every syscall of 7-11 and 16 unconditionally (and capset, for root callers; src/plan.ts
-// checks), the standby also runs 12-15 before it waits: none of 7-11 needs a syscall Landlock
-// governs or one the filter refuses, and attaching the filter (a BPF JIT, ~0.3 ms here)
-// leaves the command's path. A root standby does only the first half of 12 early (securebits,
-// bounding and ambient sets) and keeps its permitted set while it waits, so that no
-// capability-less uid-0 process can ptrace it (it shares the host's memory); the capset that
-// empties it runs right before execve. A standby runs beside the host
-// rather than while it is suspended, so every step is a raw syscall (raw_syscall.h: glibc
-// would write errno into the host thread's TLS).
+// A standby child (standby.h) runs 3-9 ahead of time, then blocks in recvmsg for the command
+// (11: its address in the shared memory, and its stdio and cgroup fds by SCM_RIGHTS) and runs
+// 12-21. When the seccomp filter allows every syscall of 12-16 and 21 unconditionally (and
+// capset, for root callers; src/plan.ts checks), the standby runs 17-20 before 11: none of
+// 12-16 needs a syscall Landlock governs or one the filter refuses, and attaching the filter
+// (a BPF JIT, ~0.3 ms here) leaves the command's path. A root standby does only the first half
+// of 17 early (securebits, bounding and ambient sets) and keeps its permitted set while it
+// waits, so that no capability-less uid-0 process can ptrace it (it shares the host's memory);
+// the capset that empties it runs right before execve. A standby runs beside the host rather
+// than while it is suspended, so every step is a raw syscall (glibc would write errno into the
+// host thread's TLS).
 #include "child.h"
 
 #include <errno.h>
@@ -82,6 +91,8 @@ namespace cordon {
 
 const char* ChildStepName(int32_t step) {
   switch (static_cast<ChildStep>(step)) {
+    case ChildStep::kJoinNamespace: return "setns";
+    case ChildStep::kEntryClone: return "entry-clone";
     case ChildStep::kSignals: return "signals";
     case ChildStep::kSetsid: return "setsid";
     case ChildStep::kParentDeathSignal: return "pdeathsig";
@@ -101,8 +112,6 @@ const char* ChildStepName(int32_t step) {
     case ChildStep::kLandlock: return "landlock_restrict_self";
     case ChildStep::kSeccomp: return "seccomp";
     case ChildStep::kExecve: return "execve";
-    case ChildStep::kJoinNamespace: return "setns";
-    case ChildStep::kEntryClone: return "entry-clone";
   }
   return "unknown";
 }
@@ -120,11 +129,11 @@ namespace {
   Fail(c, static_cast<int32_t>(step), ret);
 }
 
-// Steps 1-6: everything that depends only on the sandbox.
+// Steps 3-9: everything that depends only on the sandbox.
 void SetUpSandbox(const ChildContext* c) {
   const SandboxPlan& plan = *c->sandbox;
 
-  // 1. Signal dispositions (the mask is still fully blocked, inherited from the parent). The
+  // 3. Signal dispositions (the mask is still fully blocked, inherited from the parent). The
   // kernel's struct sigaction: handler, flags, restorer, mask.
   struct {
     void* handler;
@@ -137,14 +146,14 @@ void SetUpSandbox(const ChildContext* c) {
     Sys(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof dfl.mask);
   }
 
-  // 2. Session / process group.
+  // 4. Session / process group.
   if (plan.newSession) {
     if (long r = Sys(SYS_setsid); r < 0) Fail(c, ChildStep::kSetsid, r);
   } else if (long r = Sys(SYS_setpgid, 0, 0); r < 0) {
     Fail(c, ChildStep::kSetsid, r);
   }
 
-  // 3. Die with the host. The parent may have died between clone and the prctl; its pidfd
+  // 5, 6. Die with the host. The parent may have died between clone and the prctl; its pidfd
   // becomes readable when it exits (getppid() cannot tell inside a pid namespace).
   if (plan.dieWithParent) {
     if (long r = Sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); r < 0) Fail(c, ChildStep::kParentDeathSignal, r);
@@ -155,12 +164,12 @@ void SetUpSandbox(const ChildContext* c) {
     }
   }
 
-  // 4. User namespace maps: the sandbox keeps the caller's uid/gid (no fake root).
+  // 7. User namespace maps: the sandbox keeps the caller's uid/gid (no fake root).
   if (plan.writeIdMaps) {
     if (long r = WriteIdMaps(c->uidMap, c->gidMap); r < 0) Fail(c, ChildStep::kUserNamespaceMaps, r);
   }
 
-  // 5. Mount plan, in a private copy of the host's mount tree.
+  // 8. Mount plan, in a private copy of the host's mount tree.
   if (plan.namespaceFlags & CLONE_NEWNS) {
     if (long r = Sys(SYS_mount, nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr); r < 0) Fail(c, ChildStep::kMount, r);
     int slots[kMountSlots];
@@ -179,7 +188,7 @@ void SetUpSandbox(const ChildContext* c) {
     }
   }
 
-  // 6. Loopback in a fresh network namespace.
+  // 9. Loopback in a fresh network namespace.
   if (plan.loopbackUp) {
     long s = Sys(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) Fail(c, ChildStep::kLoopback, s);
@@ -192,7 +201,7 @@ void SetUpSandbox(const ChildContext* c) {
   }
 }
 
-// 6b. The host's doors inside the namespace: loopback listeners handed to the parent in one
+// 10. The host's doors inside the namespace: loopback listeners handed to the parent in one
 // message (the egress proxy's, then one per forwarded host port).
 void HandOverListeners(const ChildContext* c, int handoffFd) {
   const std::vector<ListenerSpec>& specs = c->sandbox->listeners;
@@ -277,14 +286,14 @@ void ReceiveRequest(const ChildContext* c, LaunchRequest* out) {
   Sys(SYS_close, c->requestSocket);
 }
 
-// Steps 12-15: the confinement itself. A standby whose sandbox allows what it does afterwards
+// Steps 17-20: the confinement itself. A standby whose sandbox allows what it does afterwards
 // (SandboxPlan::confineStandbyEarly) runs them before it waits, off the command's path.
 void ConfineSelf(const ChildContext* c, bool beforeCommand) {
   const SandboxPlan& plan = *c->sandbox;
   auto Fail = [c, beforeCommand](ChildStep step, long e) {
     cordon::Fail(c, static_cast<int32_t>(step) | (beforeCommand ? kBeforeCommand : 0), e);
   };
-  // 12. Capabilities (root callers). A standby confining itself early keeps its permitted set
+  // 17. Capabilities (root callers). A standby confining itself early keeps its permitted set
   // until the command arrives (EnterSandbox clears it then).
   if (plan.dropCapabilities) {
     if (long e = LockCapabilities(plan.capLastCap); e < 0) Fail(ChildStep::kCapabilities, e);
@@ -293,19 +302,19 @@ void ConfineSelf(const ChildContext* c, bool beforeCommand) {
     }
   }
 
-  // 13.
+  // 18.
   if (plan.noNewPrivs) {
     if (long e = Sys(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); e < 0) Fail(ChildStep::kNoNewPrivs, e);
   }
 
-  // 14.
+  // 19.
   if (plan.landlockRulesetFd >= 0) {
     if (long e = Sys(SYS_landlock_restrict_self, plan.landlockRulesetFd, plan.landlockFlags); e < 0) {
       Fail(ChildStep::kLandlock, e);
     }
   }
 
-  // 15.
+  // 20.
   if (c->seccomp.len > 0) {
     if (long e = Sys(SYS_seccomp, SECCOMP_SET_MODE_FILTER, plan.seccompFlags, &c->seccomp); e < 0) {
       Fail(ChildStep::kSeccomp, e);
@@ -313,16 +322,16 @@ void ConfineSelf(const ChildContext* c, bool beforeCommand) {
   }
 }
 
-// Steps 7-16: the command.
+// Steps 12-21: the command.
 [[noreturn]] void EnterSandbox(const ChildContext* c, const LaunchRequest& r) {
 
-  // 7. Cgroup: "0" moves the writing process itself (cgroups(7)).
+  // 12. Cgroup: "0" moves the writing process itself (cgroups(7)).
   for (int i = 0; i < r.cgroupFdCount; i++) {
     long w = Sys(SYS_write, r.cgroupFds[i], "0", 1);
     if (w != 1) Fail(c, ChildStep::kCgroup, w < 0 ? w : -EIO);
   }
 
-  // 8. stdio. A source fd below 3 could be overwritten by an earlier dup2, so move such
+  // 13. stdio. A source fd below 3 could be overwritten by an earlier dup2, so move such
   // sources out of the way first (libuv does the same).
   int source[3];
   for (int i = 0; i < 3; i++) {
@@ -344,19 +353,19 @@ void ConfineSelf(const ChildContext* c, bool beforeCommand) {
     }
   }
 
-  // 9. Nothing else of the host crosses execve. The fd table is a copy taken at clone, so an
+  // 14. Nothing else of the host crosses execve. The fd table is a copy taken at clone, so an
   // fd another host thread opens later never reaches us.
   if (long e = Sys(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC); e < 0) {
     if (e != -ENOSYS && e != -EINVAL) Fail(c, ChildStep::kCloseRange, e);
     for (int fd = 3; fd < 65536; fd++) Sys(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);  // kernels < 5.11
   }
 
-  // 10. cwd.
+  // 15. cwd.
   if (r.cwd != nullptr) {
     if (long e = Sys(SYS_chdir, r.cwd); e < 0) Fail(c, ChildStep::kChdir, e);
   }
 
-  // 11. rlimits.
+  // 16. rlimits.
   for (size_t i = 0; i < r.rlimitCount; i++) {
     struct rlimit rl = {r.rlimits[i].soft, r.rlimits[i].hard};
     if (long e = Sys(SYS_prlimit64, 0, r.rlimits[i].resource, &rl, nullptr); e < 0) Fail(c, ChildStep::kRlimit, e);
@@ -365,11 +374,11 @@ void ConfineSelf(const ChildContext* c, bool beforeCommand) {
   if (!c->confinedEarly) {
     ConfineSelf(c, false);
   } else if (c->sandbox->dropCapabilities) {
-    // 12, second half, under the filter (src/plan.ts checked it allows capset).
+    // 17, second half, under the filter (src/plan.ts checked it allows capset).
     if (long e = ClearCapabilitySets(); e < 0) Fail(c, ChildStep::kCapabilities, e);
   }
 
-  // 16.
+  // 21.
   Sys(SYS_rt_sigprocmask, SIG_SETMASK, &r.callerMask, nullptr, sizeof r.callerMask);
   if (r.execing != nullptr) *r.execing = 1;
   long e = Sys(SYS_execve, r.file, r.argv, r.envp);

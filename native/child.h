@@ -41,7 +41,7 @@ struct ChildContext {
   const SandboxPlan* sandbox = nullptr;
   const LaunchRequest* request = nullptr;  // direct child; a standby receives it
   int requestSocket = -1;                  // standby: where the command arrives
-  bool confinedEarly = false;              // standby: steps 12-15 before the wait
+  bool confinedEarly = false;              // standby: steps 17-20 before the wait (child.cc)
   int errorPipe = -1;
   int parentPidfd = -1;
   char uidMap[kIdMapSize] = {};

@@ -11,15 +11,22 @@
 
 namespace cordon {
 
-// The steps of the child, in order. A failure is reported as {step, errno}.
+// The steps of the child, numbered in the order it performs them (child.cc lists them with
+// the reason for each place). A failure is reported as {step, errno}; 0 is no failure. src/
+// sees only ChildStepName's names, never the numbers.
 enum class ChildStep : int32_t {
-  kSignals = 1,
+  // The entry child (shared network namespace, see SandboxPlan), before the sandbox child.
+  kJoinNamespace = 1,
+  kEntryClone,
+  // The sandbox child: the sandbox's steps...
+  kSignals,
   kSetsid,
   kParentDeathSignal,
   kParentDied,
   kUserNamespaceMaps,
   kMount,
   kLoopback,
+  // ...then the command's.
   kListener,
   kRequest,
   kCgroup,
@@ -32,12 +39,8 @@ enum class ChildStep : int32_t {
   kLandlock,
   kSeccomp,
   kExecve,
-  // The entry child's steps (shared network namespace, see SandboxPlan), numbered after the
-  // rest: they come before step 1 of the sandbox child it clones.
-  kJoinNamespace,
-  kEntryClone,
 };
-// The step's name for errors ("mount", "execve"): what src/ sees, never the number.
+// The step's name for errors ("mount", "execve").
 const char* ChildStepName(int32_t step);
 
 struct SpawnResult {

@@ -185,6 +185,7 @@ int LaunchStandby(Standby* s, const CommandPlan& command, SpawnResult* result, v
     s->pid = -1;
     result->pid = -1;
     result->pidfd = -1;
+    // Its own set-up failed, or the wait for the command (steps up to kRequest, or marked).
     if ((step & kBeforeCommand) || step <= static_cast<int32_t>(ChildStep::kRequest)) return kStandbyUnusable;
     // A root standby's late capset refused (a filter that disallows it slipped past the plan's
     // check): the command has not run; a fresh child drops its capabilities before its filter.
