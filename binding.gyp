@@ -5,7 +5,11 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": [
-            "native/binding.cc",
+            "native/binding/binding.cc",
+            "native/binding/convert.cc",
+            "native/binding/children.cc",
+            "native/binding/standby_pool.cc",
+            "native/binding/spawn.cc",
             "native/probe.cc",
             "native/spawn.cc",
             "native/child.cc",
@@ -17,6 +21,8 @@
             "native/netns.cc",
             "native/fd_message.cc",
             "native/process_control.cc",
+            "native/plan.cc",
+            "native/spawn_fds.cc",
             "native/errno_name.cc",
             "native/landlock.cc",
             "native/bpf.cc",

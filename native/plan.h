@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -80,5 +81,14 @@ struct CommandPlan {
   std::vector<int> cgroupProcsFds;
   int listenerHandoffFd = -1;       // see SandboxPlan::listeners
 };
+
+// A sandbox plan that owns its landlockRulesetFd (closed with the plan's last reference: the
+// sandbox cache, a standby, a spawn in flight), so that an fd number JS frees and reuses can
+// never reach a child through a plan kept here. Until TakeRulesetCopy, it owns none.
+std::shared_ptr<SandboxPlan> NewOwningSandboxPlan();
+
+// Replaces plan->landlockRulesetFd, the caller's fd, by a duplicate the plan owns. 0, or -errno
+// (the plan then holds none).
+int TakeRulesetCopy(SandboxPlan* plan);
 
 }  // namespace cordon
