@@ -3,10 +3,9 @@
 
 #include <errno.h>
 #include <sched.h>
-#include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <memory>

@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <string>
 #include <vector>
 
 #include "child.h"

@@ -1,6 +1,7 @@
-// The N-API binding: native/binding/ is the only place that includes napi.h. It converts JS
-// values to the plain structs of the concern files (convert.h), calls them, and turns their
-// -errno results into JS errors. The kernel is called from the plain C++ files, not from here.
+// The N-API binding: native/binding/ is the only place that includes napi.h (besides
+// binding_unsupported.cc, the empty addon of non-Linux builds). It converts JS values to the
+// plain structs of the concern files (convert.h), calls them, and turns their -errno results
+// into JS errors. The kernel is called from the plain C++ files, not from here.
 #pragma once
 #include <napi.h>
 

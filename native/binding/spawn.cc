@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
+#include <unistd.h>
+#include <uv.h>
 
 #include <memory>
 #include <string>
