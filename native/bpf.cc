@@ -33,7 +33,7 @@ constexpr uint32_t kNrOffset = offsetof(struct seccomp_data, nr);
 constexpr uint32_t kArchOffset = offsetof(struct seccomp_data, arch);
 uint32_t ArgLowOffset(uint8_t arg) { return offsetof(struct seccomp_data, args) + 8u * arg; }
 
-// Syscalls the child makes after seccomp() returns (spawn.cc steps 15-16 and its failure
+// Syscalls the child makes after seccomp() returns (child.cc steps 20-21 and its failure
 // path): rt_sigprocmask to restore the caller's mask, execve, and write + exit_group to report
 // a failed execve. A rule on any of them would make installing the filter break the child, so
 // the compiler refuses it. Numbers from src/policy/syscall-table.ts (kernel uapi headers).

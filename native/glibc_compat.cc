@@ -7,9 +7,9 @@
 // references come out newer than 2.28 (checked by test/install/prebuilds.test.ts):
 //   fstat64, lstat64 (and fstat, lstat)  GLIBC_2.33  our code and libstdc++.a (basic_file.o)
 //   pthread_once                         GLIBC_2.34  libstdc++.a (locale init)
-//   pthread_sigmask                      GLIBC_2.32  spawn.cc
+//   pthread_sigmask                      GLIBC_2.32  signals_blocked.h, standby.cc
 //   __libc_single_threaded               GLIBC_2.32  libstdc++ headers and libstdc++.a
-// (strerrorname_np, GLIBC_2.32, is gone from spawn.cc itself: see ErrnoName there.)
+// (strerrorname_np, GLIBC_2.32, is not used at all: see errno_name.cc.)
 //
 // How. Each name below is defined here with hidden visibility (the whole addon is built with
 // -fvisibility=hidden and -Wl,--exclude-libs,ALL), so the static linker binds every reference in

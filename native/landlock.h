@@ -1,6 +1,6 @@
 // Landlock ruleset construction (landlock(7), docs.kernel.org/userspace-api/landlock.html).
 // Plain C++, no N-API. The parent builds one ruleset fd per compiled policy and keeps it; every
-// child only calls landlock_restrict_self(fd, 0) between no_new_privs and seccomp (spawn.cc).
+// child only calls landlock_restrict_self(fd, 0) between no_new_privs and seccomp (child.cc).
 //
 // The uapi constants are spelled here rather than taken from <linux/landlock.h>: build hosts
 // ship headers older than the running kernel (Debian 12's stops at ABI 2), and the masks must be

@@ -3,10 +3,11 @@
 // A child made with clone(CLONE_VM) shares the host's memory, and without CLONE_SETTLS it also
 // runs on the TLS of the host thread that cloned it. glibc's wrappers write errno there. Under
 // CLONE_VFORK that is harmless, because the host thread is suspended. A standby child, though,
-// runs while the host runs (spawn.cc), and an errno written under the host's feet can turn a
+// runs while the host runs (standby.h), and an errno written under the host's feet can turn a
 // host EAGAIN into a fatal error. So the child calls the kernel directly, and RawSyscall returns
 // -errno as the kernel does.
 #pragma once
+#include <sys/syscall.h>
 
 namespace cordon {
 
@@ -49,5 +50,17 @@ inline long RawSyscall(long nr, long a = 0, long b = 0, long c = 0, long d = 0, 
   return r < 0 ? -errno : r;
 }
 #endif
+
+// RawSyscall for arguments of any type (pointers, ints): -errno or the result, as the kernel
+// returns them.
+template <typename... Args>
+long Sys(long nr, Args... args) {
+  return RawSyscall(nr, (long)(args)...);
+}
+
+// exit_group(status): no atexit handler, no errno.
+[[noreturn]] inline void RawExit(int status) {
+  for (;;) RawSyscall(SYS_exit_group, status);
+}
 
 }  // namespace cordon

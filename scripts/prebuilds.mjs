@@ -13,8 +13,8 @@
 // npm run prebuilds / npm run prebuilds:all run the first two.
 //
 // Each binary has a stamp beside it (<file>.stamp): a hash of everything that decides its bytes
-// that lives in this repository (native/*, binding.gyp, this script, the node-addon-api version,
-// the target and its compiler command). When the stamp matches, nothing is rebuilt, so npm test
+// that lives in this repository (every file beneath native/, binding.gyp, this script, the
+// node-addon-api version, the target and its compiler command). When the stamp matches, nothing is rebuilt, so npm test
 // and npm pack can call this cheaply. Not in the hash: the compiler's own version and the Node
 // headers (N-API is pinned by NAPI_VERSION in binding.gyp); --force covers a toolchain change.
 //
@@ -90,8 +90,10 @@ export function expectedStamp(target) {
     hash.update(data);
   };
   add('binding.gyp', fs.readFileSync(path.join(root, 'binding.gyp')));
-  for (const name of fs.readdirSync(path.join(root, 'native')).sort()) {
-    add(`native/${name}`, fs.readFileSync(path.join(root, 'native', name)));
+  // Every file beneath native/ (native/binding/ too), by its path relative to it.
+  for (const name of fs.readdirSync(path.join(root, 'native'), { recursive: true }).sort()) {
+    const file = path.join(root, 'native', name);
+    if (fs.statSync(file).isFile()) add(`native/${name}`, fs.readFileSync(file));
   }
   add('script', fs.readFileSync(fileURLToPath(import.meta.url)));
   add('node-addon-api', require('node-addon-api/package.json').version);

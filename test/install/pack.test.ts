@@ -86,6 +86,7 @@ describe('npm pack', () => {
       'scripts/install.cjs',
       'binding.gyp',
       'native/spawn.cc',
+      'native/binding/binding.cc',
       'dist/modules.cjs',
       'dist/boot.cjs',
       'scripts/code-cache.cjs',
