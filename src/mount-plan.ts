@@ -1,5 +1,5 @@
 // The sandbox's mount plan (mode A): every mount operation the child applies, in the order it
-// applies them, assembled here and nowhere else. The child (native/spawn.cc, step 5) runs the
+// applies them, assembled here and nowhere else. The child (native/child.cc, step 8; native/mounts.cc applies the ops) runs the
 // list as given, in its private mount namespace, before Landlock (a landlocked task may not
 // mount); a standby runs it ahead of the command.
 //
@@ -51,7 +51,7 @@ export const BASE_DEVICES = ['/dev/null', '/dev/zero', '/dev/full', '/dev/random
 /** Size of a private temp dir unless asked (tmpfs `size=`: memory, charged to whoever writes it). */
 export const DEFAULT_PRIVATE_TMP_SIZE_MB = 1024;
 
-/** Slots for detached copies held at once (native/spawn.h kMountSlots). */
+/** Slots for detached copies held at once (native/mounts.h kMountSlots). */
 const MOUNT_SLOTS = 32;
 
 /** A fresh temp dir: the tmpfs at `target`, with host paths carried over and dirs made in it. */

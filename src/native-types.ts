@@ -1,4 +1,4 @@
-// The raw binding, declared once (what native/binding.cc exports). Public types live elsewhere.
+// The raw binding, declared once (what native/binding/binding.cc exports). Public types live elsewhere.
 
 export interface NativeKernelProbe {
   landlockAbi: number;
@@ -56,7 +56,7 @@ export interface NativeBinding {
   readIfChanged(path: string, knownVersion: number): { version: number; text: string } | null;
 }
 
-/** Mount operation kinds, as native/spawn.h MountOp::Kind. */
+/** Mount operation kinds, as native/mounts.h MountOp::Kind. */
 export const MountKind = {
   bindReadOnly: 1,
   tmpfsMask: 2,
@@ -90,7 +90,7 @@ export interface NativeMountOp {
   landlockAccess?: number;
 }
 
-/** Everything the child needs, prepared by the parent (native/spawn.h SandboxPlan + CommandPlan). */
+/** Everything the child needs, prepared by the parent (native/plan.h SandboxPlan + CommandPlan). */
 export interface NativeSpawnPlan {
   /**
    * Names the sandbox part (everything but file, argv, envp, cwd, rlimits, cgroupProcsFds):

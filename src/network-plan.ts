@@ -13,7 +13,7 @@ import { registerCache } from './caches.js';
 
 /** The proxy's port inside the namespace, unless a forwarded host port takes it. */
 export const SANDBOX_PROXY_PORT = 3128;
-/** Listeners the native side hands back at most (native/spawn.h kMaxListeners). */
+/** Listeners the native side hands back at most (native/plan.h kMaxListeners). */
 const MAX_LISTENERS = 16;
 
 /** One host loopback port forwarded into the sandbox. */
