@@ -54,8 +54,8 @@ export interface CompiledSeccomp {
 }
 
 /**
- * Syscalls a standby child makes after it confined itself early (native/spawn.cc steps 7-11
- * and 16, the failure report included). It may confine itself before it waits only when the
+ * Syscalls a standby child makes after it confined itself early (native/child.cc steps 12-16
+ * and 21, the failure report included). It may confine itself before it waits only when the
  * filter has no rule for any of them.
  */
 export const STANDBY_PATH_SYSCALLS: readonly string[] = [
